@@ -1,0 +1,186 @@
+"""Activation descriptors: what a layer applies to its pre-activations.
+
+An activation is data (kind plus exact coefficients); ``apply`` evaluates it in
+float64/torch and ``apply_exact`` in rational arithmetic, both through the
+single definitions of ``approx.activations``.
+
+>>> from approx import act
+>>> a = act.polyrelu([0, 1, 1]); a.kind, a.order, a.per_neuron
+('polyrelu', 2, False)
+>>> act.relu_pow(2).as_polyrelu().coeffs
+(Fraction(0, 1), Fraction(0, 1), Fraction(1, 1))
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from approx import activations as _f
+
+KINDS = ("identity", "relu", "relu_pow", "poly", "polyrelu")
+
+
+def to_fraction(v) -> Fraction:
+    """Exact rational value of an int, Fraction, fmpq or finite float (no rounding)."""
+    if isinstance(v, Fraction):
+        return v
+    if isinstance(v, (int, np.integer)):
+        return Fraction(int(v))
+    if isinstance(v, (float, np.floating)):
+        if not math.isfinite(float(v)):
+            raise ValueError(f"non-finite value {v}")
+        return Fraction(float(v))
+    if hasattr(v, "p") and hasattr(v, "q"):  # flint.fmpq
+        return Fraction(int(v.p), int(v.q))
+    raise ValueError(f"cannot read {v!r} ({type(v).__name__}) as a rational number")
+
+
+def _coeff_tuple(coeffs, name):
+    arr = coeffs.tolist() if isinstance(coeffs, np.ndarray) else coeffs
+    if hasattr(arr, "detach"):
+        arr = arr.detach().cpu().tolist()
+    if not isinstance(arr, (list, tuple)) or len(arr) == 0:
+        raise ValueError(f"{name}: coefficients must be a non-empty 1-D or 2-D sequence")
+    if isinstance(arr[0], (list, tuple, np.ndarray)):
+        rows = [tuple(to_fraction(v) for v in row) for row in arr]
+        if len({len(r) for r in rows}) != 1 or len(rows[0]) == 0:
+            raise ValueError(f"{name}: every row of a per-neuron coefficient table needs the same length >= 1")
+        return tuple(rows)
+    return tuple(to_fraction(v) for v in arr)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One layer's activation. ``coeffs`` are exact (Fractions), low -> high;
+    a tuple of tuples means one row per neuron."""
+
+    kind: str
+    coeffs: tuple | None = None
+    k: int | None = None
+
+    # -- description -------------------------------------------------------
+    @property
+    def per_neuron(self) -> bool:
+        return bool(self.coeffs) and isinstance(self.coeffs[0], tuple)
+
+    @property
+    def order(self) -> int:
+        """Highest power: 1 for relu/identity, k for relu_pow, degree slots for poly/polyrelu."""
+        if self.kind in ("identity", "relu"):
+            return 1
+        if self.kind == "relu_pow":
+            return self.k
+        row = self.coeffs[0] if self.per_neuron else self.coeffs
+        return len(row) - 1
+
+    def n_coeffs(self, width: int) -> int:
+        """Activation coefficients counted as parameters for a layer of ``width`` neurons."""
+        if self.kind in ("identity", "relu", "relu_pow"):
+            return 0
+        return sum(len(r) for r in self.coeffs) if self.per_neuron else len(self.coeffs)
+
+    def check_width(self, width: int, where: str = "") -> None:
+        if self.per_neuron and len(self.coeffs) != width:
+            raise ValueError(f"{where}{self.kind} coefficient table has {len(self.coeffs)} rows "
+                             f"but the layer has {width} neurons")
+
+    def rows(self, width: int) -> list[tuple]:
+        """Per-neuron coefficient rows (repeating a shared vector)."""
+        if self.coeffs is None:
+            raise ValueError(f"{self.kind} has no coefficients")
+        return list(self.coeffs) if self.per_neuron else [self.coeffs] * width
+
+    def as_polyrelu(self) -> "Activation":
+        """The same pointwise function written as PolyReLU (relu, relu_pow, polyrelu only)."""
+        if self.kind == "polyrelu":
+            return self
+        if self.kind == "relu":
+            return polyrelu([0, 1])
+        if self.kind == "relu_pow":
+            return polyrelu([0] * self.k + [1])
+        raise ValueError(f"{self.kind} is not a PolyReLU activation (use approx.exact for poly layers)")
+
+    def float_coeffs(self) -> np.ndarray:
+        return np.array([[float(v) for v in r] for r in self.coeffs] if self.per_neuron
+                        else [float(v) for v in self.coeffs], dtype=np.float64)
+
+    def __repr__(self):
+        if self.kind == "relu_pow":
+            return f"relu_pow({self.k})"
+        if self.coeffs is None:
+            return f"{self.kind}()"
+        if self.per_neuron:
+            return f"{self.kind}(<{len(self.coeffs)} rows of {len(self.coeffs[0])}>)"
+        return f"{self.kind}([{', '.join(str(c) for c in self.coeffs)}])"
+
+    # -- evaluation ----------------------------------------------------------
+    def apply(self, z):
+        """Apply to pre-activations ``z`` of shape (..., neurons): numpy or torch."""
+        if self.kind == "identity":
+            return z
+        if self.kind == "relu":
+            return _f.relu(z)
+        if self.kind == "relu_pow":
+            return _f.relu_pow(z, self.k)
+        c = self.float_coeffs()
+        if hasattr(z, "new_tensor"):
+            c = z.new_tensor(c)
+        return (_f.poly if self.kind == "poly" else _f.polyrelu)(z, c)
+
+    def apply_exact(self, v, neuron: int = 0, row=None):
+        """Apply to one exact value (Fraction or fmpq) of neuron ``neuron``.
+
+        ``row`` overrides the coefficient row (e.g. the same row as flint fmpq)."""
+        if self.kind == "identity":
+            return v
+        if self.kind == "relu":
+            return _f.relu(v)
+        if self.kind == "relu_pow":
+            return _f.relu_pow(v, self.k)
+        if row is None:
+            row = self.coeffs[neuron] if self.per_neuron else self.coeffs
+        return (_f.poly if self.kind == "poly" else _f.polyrelu)(v, row)
+
+    def apply_sympy(self, e, neuron: int = 0):
+        import sympy
+        if self.kind == "identity":
+            return e
+        if self.kind in ("relu", "relu_pow"):
+            return _f.relu_pow(e, 1 if self.kind == "relu" else self.k)
+        row = [sympy.Rational(c.numerator, c.denominator) for c in
+               (self.coeffs[neuron] if self.per_neuron else self.coeffs)]
+        return (_f.poly if self.kind == "poly" else _f.polyrelu)(e, row)
+
+
+def identity() -> Activation:
+    """x -> x. ``identity().apply(np.array([-1.]))`` -> array([-1.])"""
+    return Activation("identity")
+
+
+def relu() -> Activation:
+    """x -> max(x, 0)."""
+    return Activation("relu")
+
+
+def relu_pow(k: int) -> Activation:
+    """x -> max(x, 0)**k, k >= 1. ``relu_pow(2)`` is ReLU^2."""
+    if int(k) != k or k < 1:
+        raise ValueError(f"relu_pow: k must be an integer >= 1, got {k}")
+    return Activation("relu_pow", k=int(k))
+
+
+def poly(coeffs) -> Activation:
+    """x -> sum_i c_i x^i; ``coeffs`` low -> high, 1-D (shared) or 2-D (per neuron)."""
+    return Activation("poly", _coeff_tuple(coeffs, "poly"))
+
+
+def polyrelu(coeffs) -> Activation:
+    """x -> sum_i a_i ReLU(x)^i; ``coeffs`` low -> high, 1-D (shared) or 2-D (per neuron).
+
+    >>> polyrelu([[0, 1], [0, 2]]).per_neuron
+    True
+    """
+    return Activation("polyrelu", _coeff_tuple(coeffs, "polyrelu"))

@@ -1,0 +1,12 @@
+"""Benchmarks for ``polycom bench``: each module exposes ``run(quick: bool) -> list[dict]``
+with rows: name, device, dtype, baseline_s, ours_s, ratio (+ extras), each row
+measured side by side in one run.
+
+>>> sorted(BENCHES)[:1]
+['exact_eval']
+"""
+BENCHES = {
+    "exact_eval": "benchmarks.exact_eval",     # issue 2: flint vs Fraction
+    "sobolev_forward": "benchmarks.sobolev_forward",  # issue 4
+    "batched_training": "benchmarks.batched_training",  # issue 5
+}

@@ -1,0 +1,43 @@
+"""One module per claim of the paper; each exposes ``check(level) -> Report``.
+
+>>> sorted(CLAIMS)
+['L1', 'L2', 'PN', 'T1', 'T2-lower', 'T2-upper', 'T3']
+"""
+from __future__ import annotations
+
+import importlib
+
+# claim id -> (module, function). Modules are imported only when their claim runs.
+CLAIMS = {
+    "L1": ("theorems.lemma1", "check"),
+    "T1": ("theorems.theorem1", "check"),
+    "L2": ("theorems.lemma2", "check"),
+    "T2-upper": ("theorems.theorem2", "check_upper"),
+    "T2-lower": ("theorems.theorem2", "check_lower"),
+    "T3": ("theorems.theorem3", "check"),
+    "PN": ("theorems.polynorm", "check"),
+}
+
+
+def available() -> list[str]:
+    """Claim ids whose module exists in this checkout, in registry order."""
+    out = []
+    for cid, (mod, _) in CLAIMS.items():
+        if importlib.util.find_spec(mod) is not None:
+            out.append(cid)
+    return out
+
+
+def run_claim(cid: str, level: str = "quick"):
+    """Run one claim's check and time it."""
+    import time
+    if cid not in CLAIMS:
+        raise ValueError(f"unknown claim {cid!r}; known: {', '.join(CLAIMS)}")
+    if level not in ("quick", "full"):
+        raise ValueError(f"level must be quick or full, got {level!r}")
+    mod, fn = CLAIMS[cid]
+    t0 = time.perf_counter()
+    rep = getattr(importlib.import_module(mod), fn)(level)
+    rep.level = level
+    rep.seconds = round(time.perf_counter() - t0, 3)
+    return rep
