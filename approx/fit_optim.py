@@ -1,0 +1,307 @@
+"""Per-model optimisers over stacked parameters theta (models, params per model).
+
+Each stepper ``f(problem, theta, phase, run, tick) -> theta`` keeps one state
+per model:
+
+- ``adam``: elementwise. The gradient of the SUM of the models' losses with
+  respect to model i's row is model i's own gradient, and every Adam operation
+  acts on single entries, so batched Adam is independent Adam per model
+  (tests/test_fit.py checks it against one-by-one training and torch.optim.Adam).
+- ``lbfgs``: not elementwise, so every model has its own (s, y) history, its
+  own initial scaling s.y / y.y, its own descent check and its own
+  backtracking Armijo line search (vectorised: the models still searching are
+  evaluated together; converged, stalled and failed models are masked out).
+- ``lm``: Levenberg-Marquardt with per-model Jacobians (torch.func vmap over
+  models and points), per-model damping with Marquardt's diagonal scaling, and
+  batched least-squares solves of [J; sqrt(lam) D] delta = [-r; 0] (QR, which
+  keeps the precision that forming J^T J would square away).
+
+>>> sorted(STEPPERS)
+['adam', 'lbfgs', 'lm']
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import math
+
+import torch
+
+OPTIONS = {
+    "adam": {"lr", "lr_end", "decay", "warmup", "betas", "eps"},
+    "lbfgs": {"history", "c1", "max_ls", "tol_grad"},
+    "lm": {"damping", "max_params"},
+}
+
+
+class RunState:
+    """Per-model bookkeeping shared by the phases: active mask, failures, history."""
+
+    def __init__(self, n_models: int, device, log_every: int):
+        self.active = torch.ones(n_models, dtype=torch.bool, device=device)
+        self.fail_step = [None] * n_models
+        self.fail_reason = [None] * n_models
+        self.history = [[] for _ in range(n_models)]
+        self.log_every = log_every
+        self.phase_offset = 0
+
+    def rows(self):
+        """None when every model is active (use all rows), else the active row indices."""
+        return None if bool(self.active.all()) else self.active.nonzero().squeeze(1)
+
+    def check(self, idx, loss, grad, step: int, where: str) -> torch.Tensor:
+        """Mark models with a non-finite loss or gradient failed; returns the ok mask over ``idx`` rows."""
+        bad_loss = ~torch.isfinite(loss)
+        bad = bad_loss | ~torch.isfinite(grad).all(1) if grad is not None else bad_loss
+        if bool(bad.any()):
+            rows = bad.nonzero().squeeze(1).tolist()
+            all_rows = list(range(len(self.fail_step))) if idx is None else idx.tolist()
+            for r in rows:
+                i = all_rows[r]
+                what = "loss" if bool(bad_loss[r]) else "gradient"
+                self.fail_step[i] = step
+                self.fail_reason[i] = f"non-finite {what} ({float(loss[r])}) during {where} at step {step}"
+                self.active[i] = False
+        return ~bad
+
+    def log(self, step: int, idx, loss, force: bool = False):
+        if step % self.log_every and not force:
+            return
+        rm = loss.clamp_min(0).sqrt().tolist()
+        for r, i in enumerate(range(len(rm)) if idx is None else idx.tolist()):
+            h = self.history[i]
+            if not h or h[-1][0] != step:
+                h.append((step, rm[r]))
+
+
+def _put(dst, idx, ok, src):
+    """dst[idx[ok]] = src[ok] (idx None: all rows)."""
+    if idx is None:
+        if bool(ok.all()):
+            dst.copy_(src)
+        else:
+            dst[ok] = src[ok]
+    else:
+        dst[idx[ok]] = src[ok]
+
+
+def _take(t, idx):
+    return t if idx is None else t[idx]
+
+
+def lr_at(ph: dict, k: int) -> float:
+    """Adam's learning rate at step k of a phase: linear warmup, then cosine or exponential decay.
+
+    >>> ph = {"steps": 11, "lr": 1e-2, "lr_end": 1e-4, "decay": "exponential"}
+    >>> round(lr_at(ph, 0), 12), round(lr_at(ph, 5), 12), round(lr_at(ph, 10), 12)
+    (0.01, 0.001, 0.0001)
+    """
+    lr = float(ph.get("lr", 1e-3))
+    end = float(ph.get("lr_end", lr))
+    warm, steps = int(ph.get("warmup", 0)), int(ph["steps"])
+    if k < warm:
+        return lr * (k + 1) / warm
+    p = (k - warm) / max(1, steps - warm - 1)
+    if ph.get("decay", "cosine") == "exponential":
+        return lr * (end / lr) ** p
+    return end + (lr - end) * (1 + math.cos(math.pi * p)) / 2
+
+
+def adam(prob, theta, ph, run, tick):
+    """Adam with a learning-rate schedule; one (m, v) per parameter entry, masked per model."""
+    b1, b2 = ph.get("betas", (0.9, 0.999))
+    eps = float(ph.get("eps", 1e-8))
+    m, v = torch.zeros_like(theta), torch.zeros_like(theta)
+    steps = ph["steps"]
+    for k in range(steps):
+        s = run.phase_offset + k
+        idx = run.rows()
+        if idx is not None and idx.numel() == 0:
+            break
+        th = _take(theta, idx)
+        loss, g = prob.loss_grad(th, idx)
+        ok = run.check(idx, loss, g, s, "adam")
+        run.log(s, idx, loss)
+        lr, t = lr_at(ph, k), k + 1
+        mi = _take(m, idx).mul(b1).add_(g, alpha=1 - b1)
+        vi = _take(v, idx).mul(b2).addcmul_(g, g, value=1 - b2)
+        denom = (vi / (1 - b2 ** t)).sqrt_().add_(eps)
+        new = th.addcdiv(mi, denom, value=-lr / (1 - b1 ** t))
+        _put(m, idx, ok, mi)
+        _put(v, idx, ok, vi)
+        _put(theta, idx, ok, new)
+        tick(s + 1)
+    return theta
+
+
+def _two_loop(g, S, Y, rho, gamma, ptr):
+    """-H g for every model from its own (s, y) history (rho = 0 marks an empty slot)."""
+    mem = S.shape[1]
+    q = g.clone()
+    alpha = [None] * mem
+    order = [(ptr - 1 - j) % mem for j in range(mem)]  # newest first
+    for i in order:
+        alpha[i] = rho[:, i] * (S[:, i] * q).sum(1)
+        q.sub_(Y[:, i] * alpha[i][:, None])
+    r = q * gamma[:, None]
+    for i in reversed(order):
+        beta = rho[:, i] * (Y[:, i] * r).sum(1)
+        r.add_(S[:, i] * (alpha[i] - beta)[:, None])
+    return r.neg_()
+
+
+def lbfgs(prob, theta, ph, run, tick):
+    """Batched L-BFGS: per-model history, scaling, descent check and Armijo backtracking."""
+    mem, c1 = int(ph.get("history", 20)), float(ph.get("c1", 1e-4))
+    max_ls, tol_grad = int(ph.get("max_ls", 30)), float(ph.get("tol_grad", 0.0))
+    M, n = theta.shape
+    S = theta.new_zeros(M, mem, n)
+    Y = theta.new_zeros(M, mem, n)
+    rho = theta.new_zeros(M, mem)
+    gamma = theta.new_ones(M)
+    fresh = torch.ones(M, dtype=torch.bool, device=theta.device)
+    done = torch.zeros_like(fresh)  # converged or stalled (line search found no decrease)
+    steps, s0 = ph["steps"], run.phase_offset
+    idx = run.rows()
+    loss, g = theta.new_full((M,), math.nan), torch.zeros_like(theta)
+    l0, g0 = prob.loss_grad(_take(theta, idx), idx)
+    ok = run.check(idx, l0, g0, s0, "lbfgs")
+    _put(loss, idx, torch.ones_like(ok), l0)
+    _put(g, idx, ok, g0)
+    ptr = 0
+    for k in range(steps):
+        s = s0 + k
+        live = run.active & ~done
+        run.log(s, live.nonzero().squeeze(1), loss[live])
+        if not bool(live.any()):
+            break
+        d = _two_loop(g, S, Y, rho, gamma, ptr)
+        gd = (g * d).sum(1)
+        reset = ~(gd < 0)
+        if bool(reset.any()):
+            d[reset] = -g[reset]
+            rho[reset] = 0
+            fresh |= reset
+            gd = (g * d).sum(1)
+        t = torch.where(fresh, (1.0 / g.abs().sum(1)).clamp(max=1.0), torch.ones_like(gd))
+        new_th, new_loss, new_g = theta.clone(), loss.clone(), g.clone()
+        pend = live.clone()
+        for _ in range(max_ls):
+            rows = pend.nonzero().squeeze(1)
+            if rows.numel() == 0:
+                break
+            idx = None if rows.numel() == M else rows
+            th_try = _take(theta, idx) + _take(t, idx)[:, None] * _take(d, idx)
+            lt, gt = prob.loss_grad(th_try, idx)
+            acc = (torch.isfinite(lt) & torch.isfinite(gt).all(1)
+                   & (lt <= _take(loss, idx) + c1 * _take(t, idx) * _take(gd, idx)))
+            _put(new_th, idx, acc, th_try)
+            _put(new_loss, idx, acc, lt)
+            _put(new_g, idx, acc, gt)
+            pend[rows[acc]] = False
+            t = torch.where(pend, t * 0.5, t)
+        done |= pend
+        sv, yv = new_th - theta, new_g - g
+        sy, yy, ss = (sv * yv).sum(1), (yv * yv).sum(1), (sv * sv).sum(1)
+        valid = live & ~pend & (sy > 1e-10 * (ss * yy).sqrt())
+        S[:, ptr], Y[:, ptr] = sv, yv
+        rho[:, ptr] = torch.where(valid, 1.0 / torch.where(valid, sy, torch.ones_like(sy)), torch.zeros_like(sy))
+        gamma = torch.where(valid, sy / torch.where(valid, yy, torch.ones_like(yy)), gamma)
+        fresh &= ~valid
+        ptr = (ptr + 1) % mem
+        theta, loss, g = new_th, new_loss, new_g
+        done |= live & (g.abs().amax(1) <= tol_grad)
+        tick(s + 1)
+    return theta
+
+
+def lm(prob, theta, ph, run, tick):
+    """Levenberg-Marquardt / Gauss-Newton: per-model Jacobians, damping and QR least-squares solves."""
+    M, n = theta.shape
+    max_params = int(ph.get("max_params", 2000))
+    if n > max_params:
+        raise ValueError(f"schedule.lm: a model has {n} parameters, more than max_params={max_params}; "
+                         "LM is for small models (raise max_params or use lbfgs)")
+    lam = theta.new_full((M,), float(ph.get("damping", 1e-3)))
+    done = torch.zeros(M, dtype=torch.bool, device=theta.device)
+    steps, s0 = ph["steps"], run.phase_offset
+    with torch.no_grad():
+        r = prob.residuals(theta)
+    loss = (r * r).sum(1)
+    J = prob.jacobian(theta)
+    run.check(None, loss, J.flatten(1), s0, "lm")
+    pts = r.shape[1]
+    chunk = max(1, int(2 ** 28 // (8 * (pts + n) * n)))  # keep each QR system under ~256 MB
+    for k in range(steps):
+        s = s0 + k
+        live = run.active & ~done
+        rows = live.nonzero().squeeze(1)
+        run.log(s, rows, loss[live])
+        if rows.numel() == 0:
+            break
+        delta = torch.empty(rows.numel(), n, dtype=theta.dtype, device=theta.device)
+        for a in range(0, rows.numel(), chunk):
+            rr = rows[a:a + chunk]
+            Jc = J[rr]
+            D2 = (Jc * Jc).sum(1)
+            D2 = D2.clamp_min(1e-12 * D2.amax(1, keepdim=True).clamp_min(1e-300))
+            A = torch.cat([Jc, torch.diag_embed((lam[rr, None] * D2).sqrt())], dim=1)
+            B = torch.cat([-r[rr], r.new_zeros(rr.numel(), n)], dim=1)[..., None]
+            delta[a:a + rr.numel()] = torch.linalg.lstsq(A, B).solution[..., 0]
+        idx = None if rows.numel() == M else rows
+        th_try = _take(theta, idx) + delta
+        with torch.no_grad():
+            rt = prob.residuals(th_try, idx)
+        lt = (rt * rt).sum(1)
+        acc = torch.isfinite(lt) & (lt < _take(loss, idx))
+        _put(theta, idx, acc, th_try)
+        _put(loss, idx, acc, lt)
+        _put(r, idx, acc, rt)
+        lam[rows] = torch.where(acc, lam[rows] / 3, lam[rows] * 4).clamp_min(1e-30)
+        done[rows] |= lam[rows] > 1e20  # no decrease even with a tiny step: converged
+        if bool(acc.any()):
+            ar = rows[acc]
+            J[ar] = prob.jacobian(theta[ar], ar)
+            run.check(ar, loss[ar], J[ar].flatten(1), s + 1, "lm")
+        tick(s + 1)
+    return theta
+
+
+STEPPERS = {"adam": adam, "lbfgs": lbfgs, "lm": lm}
+
+
+# -- glibc malloc -------------------------------------------------------------
+_MALLOC_TUNED = False
+
+
+def tune_malloc(trim_threshold: int = 1 << 30) -> bool:
+    """Keep freed large blocks inside the process (glibc ``mallopt``).
+
+    glibc serves blocks above 32 MB with mmap and unmaps them on free, so a
+    stacked temporary of hundreds of MB is re-faulted page by page at every
+    step. This turns mmap off for malloc (M_MMAP_MAX = 0) and raises the heap
+    trim threshold, process-wide. Returns False where glibc is absent.
+    """
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED:
+        return True
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+        okay = libc.mallopt(M_MMAP_MAX, 0) == 1 and libc.mallopt(M_TRIM_THRESHOLD, int(trim_threshold)) == 1
+    except (OSError, AttributeError):
+        return False
+    _MALLOC_TUNED = okay
+    return okay
+
+
+@contextlib.contextmanager
+def malloc_tuned(device):
+    """Apply ``tune_malloc`` once before CPU training (process-wide, idempotent)."""
+    if torch.device(device).type == "cpu" and AUTO_TUNE_MALLOC:
+        tune_malloc()
+    yield
+
+
+AUTO_TUNE_MALLOC = True
