@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from torch import nn
@@ -26,9 +28,11 @@ class TorchNet(nn.Module):
         for i, L in enumerate(net.layers):
             if L.sparse:
                 W = L.W.tocsr()
-                t = torch.sparse_csr_tensor(torch.as_tensor(W.indptr, dtype=torch.int64),
-                                            torch.as_tensor(W.indices, dtype=torch.int64),
-                                            torch.as_tensor(W.data), size=W.shape).to(dtype=dtype, device=device)
+                with warnings.catch_warnings():  # "sparse CSR support is in beta"
+                    warnings.simplefilter("ignore", UserWarning)
+                    t = torch.sparse_csr_tensor(torch.as_tensor(W.indptr, dtype=torch.int64),
+                                                torch.as_tensor(W.indices, dtype=torch.int64),
+                                                torch.as_tensor(W.data), size=W.shape).to(dtype=dtype, device=device)
             else:
                 t = torch.as_tensor(np.asarray(L.W), dtype=dtype, device=device)
             self.register_buffer(f"W{i}", t)
