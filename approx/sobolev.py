@@ -1,0 +1,469 @@
+"""Sobolev targets on [0,1]^d: values, derivatives, a certified W^{n,inf} norm bound.
+
+>>> import sympy, numpy as np
+>>> x = sympy.Symbol("x0", real=True)
+>>> t = Target.from_sympy(sympy.sin(x) / 2, [x], n=2)
+>>> t.dim, t.n, round(float(t.value(np.array([[0.5]]))[0]), 6)
+(1, 2, 0.239713)
+>>> t.derivative((1,))(np.array([[0.0]])).tolist()     # d/dx sin(x)/2 at 0
+[0.5]
+>>> t.norm <= 0.51      # certified upper bound of max_{|a|<=2} sup |D^a f| (true value 1/2)
+True
+
+F_{n,d} (THEORY.md, Theorem 3) is the unit ball of W^{n,inf}([0,1]^d):
+max_{|alpha| <= n} ess sup |D^alpha f| <= 1. ``Target.from_sympy`` computes
+every partial derivative up to order n with sympy (vectorised with lambdify),
+bounds the norm from above by interval arithmetic (mpmath.iv, outward rounded)
+on a branch-and-bound subdivision of the cube (the bound is *certified*; the
+largest sampled value is reported beside it as a lower bound), and refuses a
+target outside the ball or with a non-finite derivative unless ``scale=True``,
+which divides by the bound (rounded up to 4 significant digits).
+
+Piecewise targets (Max, Abs, Heaviside are rewritten as Piecewise) are
+accepted when sympy proves that the derivatives of order < n are continuous
+across every boundary; the order-n derivatives may jump (weak derivatives).
+
+``registry()`` names targets for d = 1..4: smooth ones (products of sines,
+Gaussians, Genz product peaks) and limited-smoothness kinks
+max(0, w.x - c)^n, in W^{n,inf} but not in W^{n+1,inf}.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import sympy
+from mpmath import iv
+
+# ---------------------------------------------------------------------------
+# interval evaluation of sympy expressions (mpmath.iv, outward rounding)
+
+_IV_FUNCS = {sympy.sin: iv.sin, sympy.cos: iv.cos, sympy.tan: iv.tan, sympy.exp: iv.exp,
+             sympy.log: iv.log}
+
+
+def _iv_compile(e):
+    """A closure box -> mpmath interval enclosing ``e`` on the box (dict symbol -> interval)."""
+    if e.is_Symbol:
+        return lambda env: env[e]
+    if e is sympy.pi:
+        return lambda env: iv.pi
+    if e is sympy.E:
+        return lambda env: iv.e
+    if e.is_Rational:
+        p, q = int(e.p), int(e.q)
+        return lambda env: iv.mpf(p) / q
+    if e.is_Float:
+        v = iv.mpf(float(e))
+        return lambda env: v
+    if isinstance(e, (sympy.Add, sympy.Mul)):
+        parts = [_iv_compile(a) for a in e.args]
+        if isinstance(e, sympy.Add):
+            return lambda env: sum((p(env) for p in parts[1:]), parts[0](env))
+
+        def mul(env):
+            acc = parts[0](env)
+            for p in parts[1:]:
+                acc = acc * p(env)
+            return acc
+        return mul
+    if isinstance(e, sympy.Pow):
+        base, ex = _iv_compile(e.base), e.exp
+        if ex.is_Integer:
+            k = int(ex)
+            return lambda env: base(env) ** k
+        if ex.is_Rational:
+            r = iv.mpf(int(ex.p)) / int(ex.q)
+
+            def rpow(env):
+                b = base(env)
+                if b.a < 0:
+                    raise ArithmeticError(f"{e}: non-integer power of a negative number")
+                if b.a == 0 and r < 0:
+                    raise ArithmeticError(f"{e}: negative power of zero")
+                return b ** r
+            return rpow
+        raise ArithmeticError(f"unsupported power {e}")
+    if isinstance(e, sympy.Abs):
+        inner = _iv_compile(e.args[0])
+        return lambda env: abs(inner(env))
+    if e.func in _IV_FUNCS:
+        inner, f = _iv_compile(e.args[0]), _IV_FUNCS[e.func]
+        if e.func is sympy.log:
+            def logf(env):
+                v = inner(env)
+                if v.a <= 0:
+                    raise ArithmeticError(f"{e}: log of a non-positive number")
+                return f(v)
+            return logf
+        return lambda env: f(inner(env))
+    if isinstance(e, sympy.Piecewise):
+        branches = [(_iv_compile(ex), _cond_compile(c)) for ex, c in e.args]
+
+        def pw(env):
+            out = None
+            for val, cond in branches:
+                status = cond(env)
+                if status is False:
+                    continue
+                v = val(env)
+                out = v if out is None else iv.mpf([min(out.a, v.a), max(out.b, v.b)])
+                if status is True:
+                    return out
+            if out is None:
+                raise ArithmeticError(f"{e}: no branch applies")
+            return out
+        return pw
+    raise ArithmeticError(f"no interval rule for {e.func.__name__} in {e}")
+
+
+def _cond_compile(c):
+    """A closure box -> True (holds on the whole box), False (nowhere) or None (unknown)."""
+    if c is sympy.true:
+        return lambda env: True
+    if c is sympy.false:
+        return lambda env: False
+    if isinstance(c, (sympy.And, sympy.Or)):
+        parts = [_cond_compile(a) for a in c.args]
+        want = isinstance(c, sympy.And)
+
+        def combine(env):
+            vals = [p(env) for p in parts]
+            if all(v is want for v in vals):
+                return want
+            if any(v is (not want) for v in vals):
+                return not want
+            return None
+        return combine
+    if isinstance(c, sympy.Rel):
+        diff = _iv_compile(c.lhs - c.rhs)
+        op = c.rel_op
+
+        def rel(env):
+            v = diff(env)
+            if op in (">=", ">"):
+                return True if (v.a > 0 or (op == ">=" and v.a >= 0)) else (False if (v.b < 0 or (op == ">" and v.b <= 0)) else None)
+            if op in ("<=", "<"):
+                return True if (v.b < 0 or (op == "<=" and v.b <= 0)) else (False if (v.a > 0 or (op == "<" and v.a >= 0)) else None)
+            if op == "==":
+                return False if (v.a > 0 or v.b < 0) else None
+            return None
+        return rel
+    raise ArithmeticError(f"no interval rule for condition {c}")
+
+
+@dataclass(frozen=True)
+class NormBound:
+    """max_{|alpha| <= n} sup |D^alpha f| on [0,1]^d: certified ``upper``, sampled ``lower``."""
+
+    upper: float
+    lower: float
+    boxes: int
+    worst: tuple   # the multi-index alpha that attains the sampled lower bound
+
+
+def _multi_indices(d: int, n: int):
+    """All alpha in N^d with |alpha| <= n, by total order.
+
+    >>> list(_multi_indices(2, 1))
+    [(0, 0), (1, 0), (0, 1)]
+    """
+    out = [(0,) * d]
+    for k in range(1, n + 1):
+        for c in itertools.combinations_with_replacement(range(d), k):
+            out.append(tuple(c.count(i) for i in range(d)))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# targets
+
+
+def _prepare(expr, symbols):
+    symbols = tuple(symbols)
+    if not symbols or not all(isinstance(s, sympy.Symbol) for s in symbols):
+        raise ValueError("symbols: need a non-empty list of sympy Symbols")
+    expr = sympy.sympify(expr)
+    extra = expr.free_symbols - set(symbols)
+    if extra:
+        raise ValueError(f"expr: free symbols {sorted(map(str, extra))} are not among the symbols")
+    real = {s: sympy.Symbol(s.name, real=True) for s in symbols}
+    expr = expr.xreplace(real)
+    for f in (sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign):
+        expr = expr.replace(lambda e, f=f: isinstance(e, f), lambda e: e.rewrite(sympy.Piecewise))
+    return expr, tuple(real[s] for s in symbols)
+
+
+def _jumps(e, symbols):
+    """Boundaries across which the Piecewise parts of ``e`` jump (sympy one-sided limits)."""
+    t = sympy.Symbol("t_jump", positive=True)
+    bad = []
+    for pw in e.atoms(sympy.Piecewise):
+        for _, c in pw.args:
+            rels = [r for r in (c.atoms(sympy.Rel) if not isinstance(c, sympy.Rel) else {c})
+                    if r.rel_op != "=="]
+            for r in rels:
+                s = next((s for s in symbols if s in r.free_symbols), None)
+                if s is None:
+                    continue
+                for s0 in sympy.solve(sympy.Eq(r.lhs, r.rhs), s):
+                    jump = sympy.limit(e.subs(s, s0 + t) - e.subs(s, s0 - t), t, 0, "+")
+                    if sympy.simplify(jump) != 0:
+                        bad.append(f"{r} (jump {jump})")
+    return bad
+
+
+class Target:
+    """A function on [0,1]^d with its partial derivatives up to order ``n``.
+
+    Attributes: expr (sympy), symbols, dim, n, name, norm (certified upper
+    bound of the W^{n,inf} norm, <= 1 once in the unit ball) and ``bound``
+    (the NormBound). Registry targets are scaled lazily on first use."""
+
+    def __init__(self, expr, symbols, n: int, name: str = "", scale: bool = False, lazy: bool = False):
+        if int(n) != n or n < 1:
+            raise ValueError(f"n: the smoothness order must be an integer >= 1, got {n}")
+        self._raw, self.symbols = _prepare(expr, symbols)
+        self.dim, self.n, self.name = len(self.symbols), int(n), name or str(expr)
+        self._scale_ok = scale
+        self._expr = None
+        self._fns = {}
+        if not lazy:
+            self._resolve()
+
+    @classmethod
+    def from_sympy(cls, expr, symbols, n: int = 1, scale: bool = False, name: str = "") -> "Target":
+        """Certify ``expr`` in the unit ball of W^{n,inf}([0,1]^d) (or scale it there).
+
+        >>> x = sympy.Symbol("x0")
+        >>> Target.from_sympy(3 * x, [x], n=1)
+        Traceback (most recent call last):
+        ...
+        ValueError: target 3*x0: W^{1,inf} norm bound 3 > 1, outside the unit ball (pass scale=True to divide by it)
+        >>> Target.from_sympy(3 * x, [x], n=1, scale=True).expr
+        x0
+        """
+        return cls(expr, symbols, n, name=name, scale=scale)
+
+    # -- certification ------------------------------------------------------------
+    def _resolve(self):
+        if self._expr is not None:
+            return
+        raw = self._raw
+        for a in _multi_indices(self.dim, self.n - 1):
+            bad = _jumps(self._diff(raw, a, self.symbols), self.symbols)
+            if bad:
+                raise ValueError(f"target {self.name}: D^{a} jumps across {bad[0]}: not in W^{{{self.n},inf}}")
+        nb = certify_norm(raw, self.symbols, self.n)
+        if not math.isfinite(nb.upper):
+            raise ValueError(f"target {self.name}: a derivative of order <= {self.n} is not finite "
+                             f"(or not bounded) on [0,1]^{self.dim}")
+        if nb.upper > 1:
+            if not self._scale_ok:
+                raise ValueError(f"target {self.name}: W^{{{self.n},inf}} norm bound {nb.upper:.4g} > 1, "
+                                 f"outside the unit ball (pass scale=True to divide by it)")
+            up = sympy.Rational(math.ceil(nb.upper * 10 ** _digits(nb.upper)), 10 ** _digits(nb.upper))
+            raw = raw / up
+            nb = NormBound(float(nb.upper / up), float(nb.lower / up), nb.boxes, nb.worst)
+        self._expr, self.bound = raw, nb
+
+    @property
+    def expr(self):
+        self._resolve()
+        return self._expr
+
+    @property
+    def norm(self) -> float:
+        self._resolve()
+        return self.bound.upper
+
+    @staticmethod
+    def _diff(e, alpha, symbols):
+        for s, k in zip(symbols, alpha):
+            if k:
+                e = sympy.diff(e, s, k)
+        return e
+
+    def derivative_expr(self, alpha):
+        """D^alpha f as a sympy expression; ``alpha`` a tuple of length dim."""
+        if len(alpha) != self.dim or any(k < 0 for k in alpha):
+            raise ValueError(f"alpha: need {self.dim} non-negative orders, got {alpha}")
+        e = self.expr
+        for s, k in zip(self.symbols, alpha):
+            if k:
+                e = sympy.diff(e, s, k)
+        return e
+
+    def derivative(self, alpha):
+        """Vectorised D^alpha f: x of shape (points, dim) -> (points,)."""
+        alpha = tuple(int(k) for k in alpha)
+        if alpha not in self._fns:
+            f = sympy.lambdify(self.symbols, self.derivative_expr(alpha), "numpy")
+            self._fns[alpha] = f
+        f = self._fns[alpha]
+
+        def call(x):
+            x = self._check(x)
+            return np.broadcast_to(np.asarray(f(*x.T), dtype=np.float64), (x.shape[0],)).copy()
+        return call
+
+    def derivatives(self, x, order: int | None = None) -> dict:
+        """{alpha: D^alpha f(x)} for every |alpha| <= order (default n)."""
+        order = self.n if order is None else order
+        return {a: self.derivative(a)(x) for a in _multi_indices(self.dim, order)}
+
+    def value(self, x) -> np.ndarray:
+        """f(x) for x of shape (points, dim), float64."""
+        return self.derivative((0,) * self.dim)(x)
+
+    def _check(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 1 and self.dim == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"x: expected shape (points, {self.dim}), got {x.shape}")
+        return x
+
+    def with_order(self, n: int) -> "Target":
+        """The same function certified (and scaled if needed) for smoothness order ``n``."""
+        return Target(self._raw, self.symbols, n, name=self.name, scale=True)
+
+    def __repr__(self):
+        return f"Target({self.name!r}, dim={self.dim}, n={self.n})"
+
+
+def _digits(v: float) -> int:
+    """Decimal places that keep 4 significant digits of ``v``."""
+    return max(0, 3 - int(math.floor(math.log10(v))))
+
+
+def certify_norm(expr, symbols, n: int, rtol: float = 0.05, max_boxes: int = 2000) -> NormBound:
+    """Certified upper bound of max_{|alpha| <= n} sup_{[0,1]^d} |D^alpha expr|.
+
+    Branch and bound: the box with the largest interval bound is bisected
+    along its widest side until that bound is within ``rtol`` of the largest
+    sampled value (box centres) or ``max_boxes`` boxes were evaluated.
+    Returns inf if some derivative has no finite enclosure.
+
+    >>> x = sympy.Symbol("x", real=True)
+    >>> nb = certify_norm(sympy.sin(2 * x), [x], 2)
+    >>> nb.lower <= 4 <= nb.upper <= 4 * 1.01      # sup |f''| = 4 at x = pi/4
+    True
+    """
+    symbols = tuple(symbols)
+    d = len(symbols)
+    alphas = _multi_indices(d, n)
+    ders = []
+    for a in alphas:
+        e = expr
+        for s, k in zip(symbols, a):
+            if k:
+                e = sympy.diff(e, s, k)
+        ders.append(e)
+    try:
+        comp = [_iv_compile(e) for e in ders]
+    except ArithmeticError:
+        return NormBound(math.inf, math.nan, 0, ())
+    pts = [sympy.lambdify(symbols, e, "numpy") for e in ders]
+
+    def upper(box):
+        env = {s: iv.mpf([lo, hi]) for s, (lo, hi) in zip(symbols, box)}
+        try:
+            vals = [c(env) for c in comp]
+        except (ArithmeticError, ZeroDivisionError, ValueError):
+            return math.inf
+        return max(float(max(abs(v.a), abs(v.b))) for v in vals)
+
+    def lower(box):
+        c = [(lo + hi) / 2 for lo, hi in box]
+        vals = [abs(float(f(*c))) for f in pts]
+        k = int(np.argmax(vals))
+        return vals[k], alphas[k]
+
+    root = tuple((0.0, 1.0) for _ in symbols)
+    lo, worst = lower(root)
+    for corner in itertools.product((0.0, 1.0), repeat=d):
+        v, a = lower(tuple((c, c) for c in corner))
+        if v > lo:
+            lo, worst = v, a
+    heap = [(-upper(root), 0, root)]
+    count, tick = 1, 1
+    while count < max_boxes:
+        ub = -heap[0][0]
+        if not math.isfinite(ub) and count > 64 * d:
+            break
+        if ub <= lo * (1 + rtol):
+            break
+        _, _, box = heapq.heappop(heap)
+        k = max(range(d), key=lambda i: box[i][1] - box[i][0])
+        mid = (box[k][0] + box[k][1]) / 2
+        for half in ((box[k][0], mid), (mid, box[k][1])):
+            child = box[:k] + (half,) + box[k + 1:]
+            v, a = lower(child)
+            if v > lo:
+                lo, worst = v, a
+            heapq.heappush(heap, (-upper(child), tick, child))
+            tick += 1
+            count += 1
+    ub = -heap[0][0]
+    if not math.isfinite(lo):
+        ub = math.inf
+    return NormBound(ub, lo, count, worst)
+
+
+# ---------------------------------------------------------------------------
+# the registry
+
+def _xs(d):
+    return [sympy.Symbol(f"x{k}", real=True) for k in range(d)]
+
+
+DEFAULT_ORDER = {1: 4, 2: 3, 3: 2, 4: 2}
+
+
+def family(kind: str, d: int, n: int) -> Target:
+    """A registry-style target of a family for any (d, n), scaled into F_{n,d} lazily.
+
+    kind: "sines" (prod_k sin(3 x_k + phase_k)), "gauss" (exp(-4 |x - c|^2)),
+    "peak" (Genz product peak prod_k 1/(1/4 + (x_k - c_k)^2)), "kink"
+    (max(0, w.x - c)^n: in W^{n,inf} but not in W^{n+1,inf}).
+
+    >>> family("kink", 1, 2).expr        # D^2 jumps from 0 to 1 at 1/sqrt(6)
+    Piecewise((0, x0 - sqrt(6)/6 <= 0), ((x0 - sqrt(6)/6)**2, True))/2
+    """
+    if d not in (1, 2, 3, 4):
+        raise ValueError(f"d: registry targets have dimension 1..4, got {d}")
+    xs = _xs(d)
+    c = [sympy.Rational(3, 10) + sympy.Rational(k, 7) for k in range(d)]
+    if kind == "sines":
+        e = sympy.Mul(*[sympy.sin(3 * x + sympy.Rational(k + 1, 3)) for k, x in enumerate(xs)])
+    elif kind == "gauss":
+        e = sympy.exp(-4 * sum((x - ck) ** 2 for x, ck in zip(xs, c)))
+    elif kind == "peak":
+        e = sympy.Mul(*[1 / (sympy.Rational(1, 4) + (x - ck) ** 2) for x, ck in zip(xs, c)])
+    elif kind == "kink":
+        w = [sympy.Rational(1, d) + sympy.Rational(k, 5 * d) for k in range(d)]
+        e = sympy.Max(0, sum(wk * x for wk, x in zip(w, xs)) - 1 / sympy.sqrt(6)) ** n
+    else:
+        raise ValueError(f"kind: unknown target family {kind!r} (sines, gauss, peak, kink)")
+    return Target(e, xs, n, name=f"{kind}{d}" + ("" if n == DEFAULT_ORDER[d] else f"_n{n}"),
+                  scale=True, lazy=True)
+
+
+@lru_cache(maxsize=1)
+def _registry():
+    return {f"{kind}{d}": family(kind, d, DEFAULT_ORDER[d])
+            for d in (1, 2, 3, 4) for kind in ("sines", "gauss", "peak", "kink")}
+
+
+def registry() -> dict:
+    """name -> Target for d = 1..4 (n = 4, 3, 2, 2 by dimension).
+
+    >>> r = registry(); sorted(r)[:4], r["kink2"].dim, r["kink2"].n
+    (['gauss1', 'gauss2', 'gauss3', 'gauss4'], 2, 3)
+    """
+    return dict(_registry())
