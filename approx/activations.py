@@ -5,7 +5,7 @@ The pure functions accept numpy arrays, torch tensors, python numbers,
 
 >>> from fractions import Fraction
 >>> polyrelu(Fraction(-1, 2), [0, 1, 1])
-0
+Fraction(0, 1)
 >>> polyrelu(Fraction(1, 2), [0, 1, 1])
 Fraction(3, 4)
 >>> import sympy; x = sympy.Symbol("x")
