@@ -467,3 +467,6 @@ def registry() -> dict:
     (['gauss1', 'gauss2', 'gauss3', 'gauss4'], 2, 3)
     """
     return dict(_registry())
+
+
+from approx.sobolev_net import approximant, partition_of_unity, taylor_bound  # noqa: E402  (re-export)
