@@ -1,0 +1,58 @@
+"""The sweep part of ``polycom reproduce``: run the shipped quick spec, draw its
+figures, and return a Markdown section with the fitted slopes.
+
+>>> spec_path("quick").name
+'quick.toml'
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from experiments import runner, slopes, store
+
+SPECS = Path(__file__).parent / "specs"
+
+
+def spec_path(name: str) -> Path:
+    """Path of a shipped spec (quick, paper, ...)."""
+    p = SPECS / f"{name}.toml"
+    if not p.is_file():
+        raise ValueError(f"spec: no shipped spec {name!r}; known: {', '.join(sorted(q.stem for q in SPECS.glob('*.toml')))}")
+    return p
+
+
+def _f(v, fmt=".2f"):
+    return format(v, fmt) if isinstance(v, float) and math.isfinite(v) else "n/a"
+
+
+def slope_markdown(df) -> list[str]:
+    """Markdown table of the fitted test-RMSE slopes of a store's runs."""
+    t = slopes.slope_table(df, "test_rmse")
+    lines = ["| target | activation | depth | slope | 95% CI | runs | params | best test RMSE |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in t.itertuples():
+        lines.append(f"| {r.target} | {r.activation} | {r.depth} | {_f(r.slope)} | "
+                     f"[{_f(r.lo)}, {_f(r.hi)}] | {r.n} | {r.params_min}..{r.params_max} | {_f(r.best, '.2e')} |")
+    return lines
+
+
+def run(out_dir, console=None) -> list[str]:
+    """Run the quick sweep into out_dir/quick.sqlite (resuming), figures into
+    out_dir/figures; return the report section as Markdown lines."""
+    from figures import sweeps as figs
+    out = Path(out_dir)
+    if console is not None:
+        console.print("quick fitting sweep ...")
+    db = runner.run_sweep(spec_path("quick"), store=out / "quick.sqlite", progress=console is not None)
+    paths = figs.make_all(db, out / "figures")
+    df = store.load(db)
+    ok = df[df["status"] == "ok"]
+    lines = ["## Fitting sweep (quick spec)", "",
+             f"Store: {db}; {len(df)} runs, {len(ok)} ok, {len(df) - len(ok)} failed; dtype "
+             f"{', '.join(sorted(df['dtype'].unique()))}, device {', '.join(sorted(df['device'].unique()))}. "
+             "Measured: slope of log(test RMSE) against log(params) over all seeds, "
+             "95% stratified bootstrap interval.", ""]
+    lines += slope_markdown(df)
+    lines += ["", "Figures: " + ", ".join(str(p) for p in paths), ""]
+    return lines

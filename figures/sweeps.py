@@ -1,0 +1,119 @@
+"""Sweep figures, rebuilt from a result store alone.
+
+- error vs params (log-log) per (target, depth): every finished run, one colour
+  per activation, its fitted slope with the bootstrap interval in the legend,
+  and dashed reference slopes -2/d, -(k+1)/d and, for targets of known
+  smoothness n, the constructive Theorem 3 rate -n/d (reference lines are
+  anchored at the data, only their slopes carry meaning);
+- training curves per (target, depth): train RMSE against step, median over
+  seeds, at the largest width of each activation;
+- slopes.csv: the fitted slopes (experiments.slopes.slope_table).
+
+>>> make_all  # doctest: +ELLIPSIS
+<function make_all at ...>
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from experiments import slopes as slopemod
+from experiments import store as storemod
+
+METRIC = "test_rmse"
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _safe(s) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(s))
+
+
+def error_vs_params(df, target: str, depth: int, path, metric: str = METRIC):
+    """Draw one error-vs-params figure for ``target`` at ``depth`` into ``path``."""
+    plt = _plt()
+    sub = df[(df["target"] == target) & (df["depth"] == depth) & (df["status"] == "ok")]
+    dim = int(sub["dim"].iloc[0])
+    n = sub["target_n"].dropna()
+    n = int(n.iloc[0]) if len(n) else None
+    fits = slopemod.slope_table(sub, metric)
+    fig, ax = plt.subplots(figsize=(7, 5))
+    refs = {}
+    for i, (act, g) in enumerate(sub.groupby("activation", sort=True)):
+        colour = f"C{i % 10}"
+        f = fits[fits["activation"] == act].iloc[0]
+        lab = f"{act}: slope {f['slope']:.2f} [{f['lo']:.2f}, {f['hi']:.2f}]" if np.isfinite(f["slope"]) \
+            else f"{act}: (no fit)"
+        ax.scatter(g["params"], g[metric], s=14, color=colour, alpha=0.7, label=lab)
+        if np.isfinite(f["slope"]):
+            p = np.geomspace(g["params"].min(), g["params"].max(), 20)
+            ax.plot(p, np.exp(f["intercept"]) * p ** f["slope"], color=colour, lw=1.2)
+        refs.update(slopemod.reference_slopes(act, dim, n))
+    for k in [k for k in set(slopemod.activation_degree(a) for a in sub["activation"]) if k]:
+        refs[f"-(k+1)/d, k={k}"] = -(k + 1) / dim
+    refs.pop("-(k+1)/d", None)
+    p0, p1 = sub["params"].min(), sub["params"].max()
+    e0 = float(np.exp(np.log(sub[metric].clip(lower=1e-300)).median())) if len(sub) else 1.0
+    for j, (lab, s) in enumerate(sorted(refs.items(), key=lambda kv: -kv[1])):
+        p = np.geomspace(p0, p1, 10)
+        ax.plot(p, e0 * (p / p0) ** s, ls=(0, (4, 2 + j)), color="0.45", lw=0.9)
+        ax.annotate(f"{lab} = {s:.2f}", (p[-1], e0 * (p[-1] / p0) ** s), fontsize=7, color="0.3")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("parameters (weights + biases + activation coefficients)")
+    ax.set_ylabel(f"{metric} (measured, {', '.join(sorted(sub['dtype'].unique()))})")
+    ax.set_title(f"{target} (d={dim}), depth {depth}: {metric} vs params, 95% bootstrap CI", fontsize=9)
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def training_curves(df, target: str, depth: int, path):
+    """Median train RMSE vs step over seeds, largest width of each activation."""
+    plt = _plt()
+    sub = df[(df["target"] == target) & (df["depth"] == depth) & (df["status"] == "ok")]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, (act, g) in enumerate(sub.groupby("activation", sort=True)):
+        w = g["width"].max()
+        hs = [h for h in g[g["width"] == w]["history"] if h]
+        if not hs:
+            continue
+        steps = sorted(set(s for h in hs for s, _ in h))
+        vals = np.array([[dict(map(tuple, h)).get(s, np.nan) for s in steps] for h in hs])
+        ax.plot(steps, np.nanmedian(vals, axis=0), color=f"C{i % 10}", label=f"{act} (width {w}, {len(hs)} seeds)")
+    ax.set_yscale("log")
+    ax.set_xlabel("optimiser step")
+    ax.set_ylabel("train RMSE (median over seeds)")
+    ax.set_title(f"{target}, depth {depth}: training curves", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def make_all(store_path, out_dir) -> list[Path]:
+    """All sweep figures of a store into ``out_dir``; returns the written paths."""
+    df = storemod.load(store_path, history=True)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = _safe(Path(store_path).stem)
+    written = []
+    table = slopemod.slope_table(df, METRIC)
+    csv = out / f"{stem}_slopes.csv"
+    table.to_csv(csv, index=False)
+    written.append(csv)
+    ok = df[df["status"] == "ok"]
+    for (target, depth), _ in ok.groupby(["target", "depth"], sort=True):
+        base = f"{stem}_{_safe(target)}_depth{depth}"
+        written.append(error_vs_params(df, target, depth, out / f"{base}_error_vs_params.png"))
+        written.append(training_curves(df, target, depth, out / f"{base}_training.png"))
+    return written

@@ -1,0 +1,156 @@
+"""Claim PN: "PolyNorm and PolyReLU have equivalent expressivity" (stated in the
+paper without proof).
+
+There is no theorem to check, so the claim is measured: equal-parameter sweeps
+of PolyReLU and PolyNorm of the same order (coefficients shared per layer, as
+in the official code, so the two nets of one width have exactly the same
+parameter count), same targets, same data, same seeds, same optimiser
+schedule. For every target and order we compare
+
+- the fitted slopes of log(test RMSE) against log(params) (95% stratified
+  bootstrap intervals, experiments.slopes), and
+- the errors themselves: the geometric mean over widths of the ratio of the
+  median test RMSEs (PolyNorm / PolyReLU).
+
+A pair counts as equivalent when the slope intervals overlap and the error
+ratio lies within [1/3, 3]. Verdict: "holds with caveat" when every pair is
+equivalent; "inconclusive" otherwise, naming the better activation: trained
+errors measure what an optimiser reaches, which bounds expressivity from one
+side only, so a gap cannot refute the claim. ``passed`` is about the
+toolkit: every planned run is stored once and each pair has equal params.
+
+This module reuses the sweep runner (experiments) rather than duplicating it,
+the one place where a theorems module depends on experiments.
+
+>>> import theorems
+>>> theorems.CLAIMS["PN"]
+('theorems.polynorm', 'check')
+"""
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from theorems.report import Report, figure_dir
+
+STATEMENT = ("PolyNorm and PolyReLU of the same order have equivalent expressivity "
+             "(measured: trained error vs params at equal parameter counts)")
+RATIO_BAND = 3.0
+
+TARGETS = [{"name": "wave1d", "expr": "sin(2*pi*x0)/2 + x0**2/4", "dim": 1},
+           {"name": "bump2d", "expr": "exp(-(x0 - 1/2)**2 - x1**2)/2", "dim": 2}]
+LEVELS = {
+    "quick": {"orders": [3], "widths": [8, 16, 32], "seeds": [0, 1, 2], "targets": TARGETS,
+              "train": {"train_points": 256, "test_points": 512, "grid_points": 1024,
+                        "schedule": [{"optimizer": "adam", "steps": 300, "lr": 1e-2, "lr_end": 1e-4},
+                                     {"optimizer": "lbfgs", "steps": 50}]}},
+    "full": {"orders": [2, 3], "widths": [8, 16, 32, 64, 128], "seeds": [0, 1, 2, 3, 4],
+             "targets": TARGETS + [{"name": "kink1d", "expr": "Abs(x0 - 1/3)**3", "dim": 1, "n": 3}],
+             "train": {"train_points": 1024, "test_points": 2048, "grid_points": 4096,
+                       "schedule": [{"optimizer": "adam", "steps": 2000, "lr": 1e-2, "lr_end": 1e-5},
+                                    {"optimizer": "lbfgs", "steps": 500}]}},
+}
+
+
+def sweep_spec(level: str):
+    """The equal-parameter sweep of one level as a validated experiments Spec.
+
+    >>> sweep_spec("quick").activations
+    ['polyrelu3', 'polynorm3']
+    """
+    from experiments import spec as specmod
+    if level not in LEVELS:
+        raise ValueError(f"level: must be one of {', '.join(LEVELS)}, got {level!r}")
+    c = LEVELS[level]
+    acts = [a for k in c["orders"] for a in (f"polyrelu{k}", f"polynorm{k}")]
+    return specmod.parse({"name": f"pn_{level}", "targets": c["targets"],
+                          "grid": {"activations": acts, "widths": c["widths"], "depths": [2],
+                                   "seeds": c["seeds"]},
+                          "train": {"dtype": "float64", "device": "cpu", **c["train"]}})
+
+
+def _overlap(a, b) -> bool:
+    return bool(np.isfinite([a["lo"], a["hi"], b["lo"], b["hi"]]).all()) and a["lo"] <= b["hi"] and b["lo"] <= a["hi"]
+
+
+def compare(df) -> list[dict]:
+    """One evidence row per (target, order): slopes, CIs, error ratio, equal params."""
+    from experiments import slopes
+    table = slopes.slope_table(df, "test_rmse")
+    ok = df[df["status"] == "ok"]
+    rows = []
+    for target in sorted(df["target"].unique()):
+        for k in sorted({int(a[-1]) for a in df["activation"]}):
+            pr, pn = f"polyrelu{k}", f"polynorm{k}"
+            fr = table[(table.target == target) & (table.activation == pr)].iloc[0]
+            fn = table[(table.target == target) & (table.activation == pn)].iloc[0]
+            med = ok[ok.target == target].groupby(["activation", "width"])["test_rmse"].median()
+            widths = sorted(set(med[pr].index) & set(med[pn].index))
+            ratios = [med[pn][w] / med[pr][w] for w in widths]
+            ratio = float(np.exp(np.mean(np.log(ratios)))) if ratios else math.nan
+            both = df[(df.target == target) & df.activation.isin([pr, pn])]
+            equal = bool((both.groupby("width")["params"].nunique() == 1).all())
+            overlap = _overlap(fr, fn)
+            rows.append({"target": target, "order": k,
+                         "params": f"{int(both.params.min())}..{int(both.params.max())}",
+                         "equal_params": equal,
+                         "slope_polyrelu": round(float(fr.slope), 3), "ci_polyrelu": f"[{fr.lo:.2f}, {fr.hi:.2f}]",
+                         "slope_polynorm": round(float(fn.slope), 3), "ci_polynorm": f"[{fn.lo:.2f}, {fn.hi:.2f}]",
+                         "best_rmse_polyrelu": float(fr.best), "best_rmse_polynorm": float(fn.best),
+                         "rmse_ratio_norm_over_relu": ratio, "slopes_overlap": overlap,
+                         "failed_runs": int((both.status != "ok").sum()),
+                         "equivalent": overlap and 1 / RATIO_BAND <= ratio <= RATIO_BAND})
+    return rows
+
+
+def check(level: str = "quick") -> Report:
+    """Train both activations at equal params, compare, give the measured verdict."""
+    from experiments import runner, store
+    sp = sweep_spec(level)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = runner.run_sweep(sp, store=Path(tmp) / "pn.sqlite", progress=False)
+        df = store.load(db)
+        figs = _figures(db, level)
+    planned = len(sp.targets) * len(sp.activations) * len(sp.widths) * len(sp.seeds)
+    rows = compare(df)
+    complete = len(df) == planned and df["hash"].is_unique
+    equal = all(r["equal_params"] for r in rows)
+    eq = [r for r in rows if r["equivalent"]]
+    ratios = [r["rmse_ratio_norm_over_relu"] for r in rows]
+    better = "PolyNorm" if np.nanmedian(ratios) < 1 else "PolyReLU"
+    key = (f"{len(eq)}/{len(rows)} (target, order) pairs equivalent; test-RMSE ratio PolyNorm/PolyReLU "
+           + ", ".join(f"{r['target']} r={r['order']}: {r['rmse_ratio_norm_over_relu']:.2g}" for r in rows)
+           + "; slopes " + ", ".join(f"{r['slope_polyrelu']:.2f} vs {r['slope_polynorm']:.2f}" for r in rows))
+    if len(eq) == len(rows):
+        verdict = "holds with caveat"
+        caveat = ("measured on trained networks at small sizes: equal slopes and errors within a factor "
+                  f"{RATIO_BAND:g} are consistent with equivalent expressivity but do not prove it")
+    else:
+        verdict = "inconclusive"
+        caveat = (f"{better} reaches lower trained error on {len(rows) - len(eq)} of {len(rows)} pairs; "
+                  "a gap in trained error reflects optimisation as much as expressivity, so it cannot "
+                  "refute the claim, and the claim has no proof to check")
+    rep = Report("PN", STATEMENT, "measured", key_figure=key, verdict=verdict, passed=complete and equal,
+                 caveat=caveat, figures=[str(p) for p in figs])
+    for r in rows:
+        rep.add_row(**r)
+    rep.details = {"runs": f"{len(df)} stored of {planned} planned, {int((df.status == 'ok').sum())} ok",
+                   "sample": (f"float64 on cpu; {sp.train_points} uniform train points, {sp.test_points} test "
+                              f"points, seeds {sp.seeds}, widths {sp.widths}, depth 2, shared coefficients"),
+                   "schedule": sp.schedule,
+                   "rule": f"equivalent = bootstrap 95% slope intervals overlap and 1/{RATIO_BAND:g} <= ratio <= {RATIO_BAND:g}"}
+    return rep
+
+
+def _figures(db, level: str) -> list[Path]:
+    """Error-vs-params figures of the PN sweep (one per target), into figure_dir()."""
+    from figures import sweeps
+    from experiments import store
+    df = store.load(db)
+    out = []
+    for t in sorted(df["target"].unique()):
+        out.append(sweeps.error_vs_params(df, t, 2, figure_dir() / f"pn_{level}_{t}.png"))
+    return out
