@@ -12,8 +12,9 @@ per model:
   backtracking Armijo line search (vectorised: the models still searching are
   evaluated together; converged, stalled and failed models are masked out).
 - ``lm``: Levenberg-Marquardt with per-model Jacobians (torch.func vmap over
-  models and points), per-model damping with Marquardt's diagonal scaling, and
-  batched least-squares solves of [J; sqrt(lam) D] delta = [-r; 0] (QR, which
+  models and points), per-model damping (Nielsen's gain-ratio update;
+  isotropic, in units of the mean of diag(J^T J)), and batched least-squares
+  solves of [J; sqrt(lam) D] delta = [-r; 0] (QR, which
   keeps the precision that forming J^T J would square away).
 
 >>> sorted(STEPPERS)
@@ -224,6 +225,7 @@ def lm(prob, theta, ph, run, tick):
         raise ValueError(f"schedule.lm: a model has {n} parameters, more than max_params={max_params}; "
                          "LM is for small models (raise max_params or use lbfgs)")
     lam = theta.new_full((M,), float(ph.get("damping", 1e-3)))
+    nu = torch.full_like(lam, 2.0)
     done = torch.zeros(M, dtype=torch.bool, device=theta.device)
     steps, s0 = ph["steps"], run.phase_offset
     with torch.no_grad():
@@ -245,7 +247,7 @@ def lm(prob, theta, ph, run, tick):
             rr = rows[a:a + chunk]
             Jc = J[rr]
             D2 = (Jc * Jc).sum(1)
-            D2 = D2.clamp_min(1e-12 * D2.amax(1, keepdim=True).clamp_min(1e-300))
+            D2 = D2.mean(1, keepdim=True).expand_as(D2).clamp_min(1e-300)
             A = torch.cat([Jc, torch.diag_embed((lam[rr, None] * D2).sqrt())], dim=1)
             B = torch.cat([-r[rr], r.new_zeros(rr.numel(), n)], dim=1)[..., None]
             delta[a:a + rr.numel()] = torch.linalg.lstsq(A, B).solution[..., 0]
@@ -254,11 +256,17 @@ def lm(prob, theta, ph, run, tick):
         with torch.no_grad():
             rt = prob.residuals(th_try, idx)
         lt = (rt * rt).sum(1)
-        acc = torch.isfinite(lt) & (lt < _take(loss, idx))
+        # Nielsen's damping update from the gain ratio (actual / predicted decrease)
+        Jr = _take(J, idx)
+        pred = _take(loss, idx) - (_take(r, idx) + (Jr @ delta[..., None])[..., 0]).pow(2).sum(1)
+        gain = (_take(loss, idx) - lt) / pred.clamp_min(1e-300)
+        acc = torch.isfinite(lt) & (lt < _take(loss, idx)) & (gain > 0)
         _put(theta, idx, acc, th_try)
         _put(loss, idx, acc, lt)
         _put(r, idx, acc, rt)
-        lam[rows] = torch.where(acc, lam[rows] / 3, lam[rows] * 4).clamp_min(1e-30)
+        shrink = (1 - (2 * gain - 1) ** 3).clamp(min=1 / 3)
+        lam[rows] = torch.where(acc, lam[rows] * shrink, lam[rows] * nu[rows]).clamp_min(1e-30)
+        nu[rows] = torch.where(acc, torch.full_like(shrink, 2.0), nu[rows] * 2)
         done[rows] |= lam[rows] > 1e20  # no decrease even with a tiny step: converged
         if bool(acc.any()):
             ar = rows[acc]
