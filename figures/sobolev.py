@@ -1,0 +1,92 @@
+"""Theorem 3 figures, drawn from a T3 claim report (``theorems.theorem3.check``).
+
+>>> from theorems.report import Report
+>>> rep = Report("T3", "s", "measured", evidence=[
+...     {"d": 1, "n": 2, "kind": "polyrelu", "params": 100, "err": 1e-3},
+...     {"d": 1, "n": 2, "kind": "polyrelu", "params": 400, "err": 6e-5}])
+>>> import tempfile, os; os.environ["POLYCOM_FIGURES"] = tempfile.mkdtemp()
+>>> [p.rsplit("/", 1)[1] for p in make_figures(rep)]
+['t3_rates.pdf', 't3_rates.png']
+
+- t3_rates: error against size (params), log-log, one panel per (d, n), both
+  kinds, with a reference line of slope -n/d through the last PolyReLU point;
+- t3_log_factor: size * eps^(d/n) against ln(1/eps) at equal guaranteed eps,
+  both kinds (flat for PolyReLU, growing for ReLU is the claim).
+"""
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from theorems.report import figure_dir  # noqa: E402
+
+STYLE = {"polyrelu": dict(marker="o", color="C0"), "relu": dict(marker="s", color="C3")}
+
+
+def _save(fig, stem: str) -> list[str]:
+    out = []
+    for ext in ("pdf", "png"):
+        p = figure_dir() / f"{stem}.{ext}"
+        fig.savefig(p, dpi=120, bbox_inches="tight")
+        out.append(str(p))
+    plt.close(fig)
+    return out
+
+
+def _panels(keys):
+    cols = min(len(keys), 3)
+    rows = math.ceil(len(keys) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.3 * rows), squeeze=False)
+    for ax in axes.ravel()[len(keys):]:
+        ax.axis("off")
+    return fig, list(axes.ravel())
+
+
+def rates(evidence) -> list[str]:
+    """Error vs params per (d, n), both kinds, with -n/d reference lines."""
+    keys = sorted({(r["d"], r["n"]) for r in evidence})
+    fig, axes = _panels(keys)
+    for ax, (d, n) in zip(axes, keys):
+        for kind, st in STYLE.items():
+            pts = [(r["params"], r["err"]) for r in evidence if (r["d"], r["n"], r["kind"]) == (d, n, kind)]
+            if pts:
+                ax.loglog(*zip(*pts), label=kind, **st)
+        ref = [(r["params"], r["err"]) for r in evidence if (r["d"], r["n"], r["kind"]) == (d, n, "polyrelu")]
+        if ref:
+            p0, e0 = ref[-1]
+            xs = [min(p for p, _ in ref), p0]
+            ax.loglog(xs, [e0 * (x / p0) ** (-n / d) for x in xs], "k--", lw=1, label=f"slope {-n / d:.2g}")
+        ax.set_title(f"d={d}, n={n}")
+        ax.set_xlabel("params")
+        ax.set_ylabel("sup error (float64, grid)")
+        ax.legend(fontsize=7)
+    return _save(fig, "t3_rates")
+
+
+def log_factor(equal_eps) -> list[str]:
+    """size * eps^(d/n) vs ln(1/eps) at equal guaranteed eps, per (d, n), both kinds."""
+    keys = sorted({(r["d"], r["n"]) for r in equal_eps})
+    fig, axes = _panels(keys)
+    for ax, (d, n) in zip(axes, keys):
+        e = [r for r in equal_eps if (r["d"], r["n"]) == (d, n)]
+        x = [r["ln(1/eps)"] for r in e]
+        for kind, st in STYLE.items():
+            ax.plot(x, [r[f"{kind}*eps^(d/n)"] for r in e], label=kind, **st)
+        ax.set_yscale("log")
+        ax.set_title(f"d={d}, n={n}")
+        ax.set_xlabel("ln(1/eps)")
+        ax.set_ylabel("params * eps^(d/n)")
+        ax.legend(fontsize=7)
+    return _save(fig, "t3_log_factor")
+
+
+def make_figures(report) -> list[str]:
+    """Both figures (PDF and PNG under ``theorems.report.figure_dir()``); returns the paths."""
+    paths = rates(report.evidence)
+    if report.details.get("equal_eps"):
+        paths += log_factor(report.details["equal_eps"])
+    return paths
