@@ -111,3 +111,251 @@ def product_error(M, m: int) -> Fraction:
     Fraction(3, 128)
     """
     return 6 * to_fraction(M) ** 2 * square_error(m)
+
+
+def _pow2_at_least(v: Fraction) -> Fraction:
+    """Smallest power of two >= v (v > 0)."""
+    k = 0
+    while Fraction(2) ** k < v:
+        k += 1
+    while k > -60 and Fraction(2) ** (k - 1) >= v:
+        k -= 1
+    return Fraction(2) ** k
+
+
+def levels_for(M, tol) -> int:
+    """Smallest m with product_error(M, m) <= tol.
+
+    >>> levels_for(1, Fraction(1, 1000))
+    6
+    """
+    tol = to_fraction(tol)
+    if tol <= 0:
+        raise ValueError(f"eps: must be > 0, got {tol}")
+    m = 0
+    while product_error(M, m) > tol:
+        m += 1
+    return m
+
+
+def horner_plan(coeffs, eps) -> list[dict]:
+    """Error budget of ``poly_unit_net``: one product per Horner step
+    y_i = a_i + t y_{i+1} (i = r-2 .. 0; y_{r-1} = a_{r-1} + a_r t is exact),
+    each with range M_i (power of two >= sum_{j>i} |a_j| + eps) and levels m_i
+    so that its error is <= eps / (r - 1); errors add because |t| <= 1
+    (the first product's input y_{r-1} is exact, so it needs no slack).
+
+    >>> [(s['i'], s['M'], s['m']) for s in horner_plan([0, 0, 1], Fraction(1, 64))]
+    [(0, Fraction(1, 1), 4)]
+    """
+    a = _strip([to_fraction(c) for c in coeffs])
+    eps = to_fraction(eps)
+    if eps <= 0:
+        raise ValueError(f"eps: must be > 0, got {eps}")
+    r = len(a) - 1
+    steps = []
+    for i in range(r - 2, -1, -1):
+        B = sum(abs(v) for v in a[i + 1:])           # |y_{i+1}| <= B on [0, 1]
+        slack = 0 if i == r - 2 else eps             # y_{r-1} is exact, later inputs carry <= eps
+        M = _pow2_at_least(max(Fraction(1), B + slack))
+        m = levels_for(M, eps / (r - 1))
+        steps.append({"i": i, "M": M, "m": m, "error": product_error(M, m)})
+    return steps
+
+
+def _strip(a: list) -> list:
+    if len(a) == 0:
+        raise ValueError("coeffs: empty")
+    while len(a) > 1 and a[-1] == 0:
+        a = a[:-1]
+    return a
+
+
+def poly_unit_net(coeffs, eps) -> Net:
+    """ReLU net for p(t) = sum_i a_i t^i on t in [0, 1] (input t), error <= eps by
+    the budget of ``horner_plan``; with t = 0 the output is exactly a_0.
+    Depth sum_i (m_i + 1), so size Theta(r ln(1/eps)) for fixed coefficients.
+
+    >>> net = poly_unit_net([0, 0, 0, 1], Fraction(1, 100))     # t^3
+    >>> bool(abs(net.eval([[0.5]])[0, 0] - 0.125) <= 0.01)
+    True
+    """
+    a = _strip([to_fraction(c) for c in coeffs])
+    r = len(a) - 1
+    if r <= 1:
+        return linear([[a[1] if r == 1 else 0]], [a[0]])
+    net = linear([[1], [a[r]]], [0, a[r - 1]])             # (t, y_{r-1})
+    for s in horner_plan(a, eps):
+        step = parallel(linear([[1, 0]]),
+                        sequential(product_net(s["M"], s["m"]), linear([[1]], [a[s["i"]]])),
+                        nonneg=[True, False])
+        net = sequential(net, step)
+    return sequential(net, linear([[0, 1]]))
+
+
+def poly_unit_error(coeffs, eps) -> Fraction:
+    """The a priori error bound of ``poly_unit_net`` (sum of the product errors).
+
+    >>> poly_unit_error([0, 0, 1], Fraction(1, 64))
+    Fraction(3, 512)
+    """
+    return sum((s["error"] for s in horner_plan(coeffs, eps)), Fraction(0))
+
+
+def polyrelu_activation(coeffs, eps) -> Net:
+    """ReLU-only net g with max_{x in [-1, 1]} |sum_i a_i ReLU(x)^i - g(x)| <= eps (Lemma 2).
+
+    g = poly_unit_net(a) applied to t = ReLU(x): exact (= a_0) for x <= 0.
+    Any finite coefficients work; the construction assumes nothing about
+    |a_i| <= 1, larger coefficients only widen the product ranges M_i (each
+    doubling of sum |a_j| costs one more level per product).  Size for fixed
+    order r: Theta(ln(1/eps)); in r: r - 1 products, each ~ 10 m neurons with
+    m ~ (1/2) log2(6 M^2 (r - 1) / eps).
+
+    >>> g = polyrelu_activation([0, 1, 1], Fraction(1, 1000))
+    >>> g.activations(), g.size()['depth']
+    ({'relu'}, 9)
+    >>> float(g.eval([[-0.5], [0.5]])[0, 0])
+    0.0
+    """
+    a = [to_fraction(c) for c in (coeffs.tolist() if hasattr(coeffs, "tolist") else coeffs)]
+    if len(a) < 2:
+        raise ValueError("coeffs: need a_0 .. a_r with r >= 1")
+    eps = to_fraction(eps)
+    if eps <= 0:
+        raise ValueError(f"eps: must be > 0, got {eps}")
+    relu_x = Net([make_layer({(0, 0): 1}, (1, 1), [0], act.relu()),
+                  make_layer({(0, 0): 1}, (1, 1), [0], act.identity())])
+    return sequential(relu_x, poly_unit_net(a, eps))
+
+
+def polyrelu_activation_error(coeffs, eps) -> Fraction:
+    """A priori (proved) error bound of ``polyrelu_activation``; <= eps.
+
+    >>> polyrelu_activation_error([0, 1, 1], Fraction(1, 1000)) <= Fraction(1, 1000)
+    True
+    """
+    return poly_unit_error([to_fraction(c) for c in coeffs], eps)
+
+
+# ------------------------------------------------------------- Theorem 2 ----
+def _exact_rows(L):
+    """Rows of a layer as lists of exact Fractions (dense view)."""
+    if L.sparse:
+        return [[Fraction(float(v)) for v in row] for row in L.W.toarray()]
+    return [list(row) for row in L.exact_W()]
+
+
+def _poly_abs(a, R) -> Fraction:
+    return sum((abs(c) * R ** i for i, c in enumerate(a)), Fraction(0))
+
+
+def _poly_lip(a, R) -> Fraction:
+    return sum((i * abs(c) * R ** (i - 1) for i, c in enumerate(a) if i), Fraction(0))
+
+
+def polyrelu_net_plan(net: Net, eps) -> list[dict]:
+    """Per hidden layer l of a PolyReLU net on [-1, 1]^d: the error budget of ``polyrelu_net``.
+
+    Keys: R (power of two >= (9/8) x the range Rt of the pre-activations, from
+    |x_k| <= 1 and the PolyReLU bounds layer by layer), norm (max row
+    sum of |W_l|), lip (max over neurons of the PolyReLU slope on [-R, R]),
+    gain (how much an output error of layer l can grow to the network output:
+    ||W_out|| prod_{k > l} lip_k ||W_k||), tau (tolerance of every neuron of
+    layer l: eps / (L gain)), rows (coefficient rows rescaled to [-1, 1]:
+    a_i R^i).  Then |net - approximant| <= sum_l gain_l tau_l <= eps, provided
+    the pre-activation errors stay within the slack R - Rt (checked; all tau
+    shrink otherwise), so every gadget sees inputs in [-1, 1].
+
+    >>> from approx import Layer, act
+    >>> f = Net([Layer([[1]], [0], act.polyrelu([0, 0, 1])), Layer([[1]], [0])])
+    >>> [(p['R'], p['lip'], p['tau']) for p in polyrelu_net_plan(f, Fraction(1, 100))]
+    [(Fraction(2, 1), Fraction(4, 1), Fraction(1, 100))]
+    >>> polyrelu_net_plan(f, Fraction(1, 100))[0]['slack']
+    Fraction(1, 1)
+    """
+    eps = to_fraction(eps)
+    if not 0 < eps <= 1:
+        raise ValueError(f"eps: must be in (0, 1], got {eps}")
+    if net.layers[-1].activation.kind != "identity":
+        raise ValueError("net: the output layer must be identity")
+    hidden = net.layers[:-1]
+    if not hidden:
+        raise ValueError("net: needs at least one hidden PolyReLU layer")
+    plan, Hin = [], Fraction(1)
+    for l, L in enumerate(hidden):
+        if L.activation.kind not in ("relu", "relu_pow", "polyrelu"):
+            raise ValueError(f"net layer {l}: activation {L.activation.kind} is not PolyReLU (relu, relu_pow, polyrelu)")
+        W, b = _exact_rows(L), list(L.exact_b())
+        a = L.activation.as_polyrelu()
+        rows = a.rows(L.shape[0])
+        norm = max(sum(abs(w) for w in row) for row in W)
+        Rt = max(sum(abs(w) for w in row) * Hin + abs(bj) for row, bj in zip(W, b))
+        R = _pow2_at_least(Rt + max(Rt / 8, Fraction(1, 1024)))     # slack R - Rt for errors
+        plan.append({"layer": l, "R": R, "slack": R - Rt, "norm": norm, "W": W, "b": b,
+                     "lip": max(_poly_lip(r, R) for r in rows),
+                     "rows": [tuple(c * R ** i for i, c in enumerate(r)) for r in rows]})
+        Hin = max(_poly_abs(r, R) for r in rows)
+    out = net.layers[-1]
+    gain = max(sum(abs(w) for w in row) for row in _exact_rows(out))
+    for p in reversed(plan):
+        p["gain"] = gain
+        gain = gain * p["lip"] * p["norm"]
+    n = len(plan)
+    for p in plan:
+        p["tau"] = min(Fraction(1), eps / (n * p["gain"])) if p["gain"] else Fraction(1)
+    # pre-activation errors must stay within the slack R - Rt: shrink tau if needed
+    e, worst = Fraction(0), Fraction(0)
+    for p in plan:
+        dz = p["norm"] * e
+        worst = max(worst, dz / p["slack"])
+        e = p["lip"] * dz + p["tau"]
+    if worst > 1:
+        for p in plan:
+            p["tau"] /= worst
+    return plan
+
+
+def plan_error(plan, taus=None) -> Fraction:
+    """sum_l gain_l tau_l: the error bound of the approximant given each layer's
+    (certified or a priori) neuron error ``taus`` (default: the plan's tau).
+
+    >>> plan_error([{'gain': Fraction(2), 'tau': Fraction(1, 8)}])
+    Fraction(1, 4)
+    """
+    taus = [p["tau"] for p in plan] if taus is None else taus
+    return sum((p["gain"] * t for p, t in zip(plan, taus)), Fraction(0))
+
+
+def layer_gadgets(plan) -> list[dict]:
+    """The ReLU gadget of every distinct coefficient row: {row: net on [-1, 1]}."""
+    out = []
+    for p in plan:
+        out.append({row: polyrelu_activation(row, p["tau"]) for row in dict.fromkeys(p["rows"])})
+    return out
+
+
+def polyrelu_net(net: Net, eps, plan=None, gadgets=None) -> Net:
+    """A ReLU-only network within eps of the PolyReLU network ``net`` on [-1, 1]^d
+    in sup norm (Theorem 2, upper bound).  Every PolyReLU neuron (shared or
+    per-neuron coefficients, any order) becomes the Lemma 2 gadget for its row
+    rescaled to [-1, 1], z -> G(z / R), with the tolerance of ``polyrelu_net_plan``;
+    the affine maps between layers are merged exactly.
+
+    >>> from approx import Layer, act
+    >>> f = Net([Layer([[1], [-1]], [0, 0], act.polyrelu([0, 1, 1])), Layer([[1, 1]], [0])])
+    >>> g = polyrelu_net(f, Fraction(1, 100))
+    >>> g.activations(), bool(abs(g.eval([[0.5]])[0, 0] - 0.75) <= 0.01)
+    ({'relu'}, True)
+    """
+    plan = plan if plan is not None else polyrelu_net_plan(net, eps)
+    gadgets = gadgets if gadgets is not None else layer_gadgets(plan)
+    h = None
+    for p, gad in zip(plan, gadgets):
+        R = p["R"]
+        parts = [sequential(linear([[w / R for w in p["W"][j]]], [p["b"][j] / R]), gad[row])
+                 for j, row in enumerate(p["rows"])]
+        stage = parallel(*parts)
+        h = stage if h is None else sequential(h, stage)
+    out = net.layers[-1]
+    return sequential(h, linear(_exact_rows(out), list(out.exact_b())))
