@@ -40,7 +40,7 @@ def _save(fig, stem: str) -> list[str]:
 def _panels(keys):
     cols = min(len(keys), 3)
     rows = math.ceil(len(keys) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.3 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.3 * rows), squeeze=False, layout="constrained")
     for ax in axes.ravel()[len(keys):]:
         ax.axis("off")
     return fig, list(axes.ravel())
