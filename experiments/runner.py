@@ -51,6 +51,7 @@ from experiments.spec import SpecError
 __all__ = ["run_sweep", "SpecError", "RunError", "groups", "execute", "make_data"]
 
 SHAPE_EXCLUDES = ("seed", "hash")
+HISTORY_POINTS = 100   # training-curve points kept per run (plus the last step)
 
 
 class RunError(RuntimeError):
@@ -145,8 +146,9 @@ def _execute(group: dict, device: str) -> list[dict]:
     model = fit.BatchedMLP(c["activation"], c["dim"], c["width"], c["depth"], [r["seed"] for r in runs],
                            dtype=dtype, device=device)
     t0 = time.perf_counter()
+    total = sum(st["steps"] for st in c["schedule"])
     results = fit.train_group(model, tt["x_train"], tt["y_train"], c["schedule"],
-                              x_test=tt["x_test"], y_test=tt["y_test"])
+                              x_test=tt["x_test"], y_test=tt["y_test"], log_every=max(1, total // HISTORY_POINTS))
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     wall = time.perf_counter() - t0
@@ -172,11 +174,19 @@ def _execute(group: dict, device: str) -> list[dict]:
             "wall_s": wall / len(runs), "group_wall_s": wall, "group_size": len(runs),
             "status": res["status"], "fail_step": res.get("fail_step"), "fail_reason": res.get("fail_reason"),
             "config": {k: v for k, v in run.items() if k not in ("hash", "sweep", "target")},
-            "history": [[int(s), float(v)] for s, v in res.get("history", [])],
+            "history": _history(res),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "worker_pid": os.getpid(),
         })
     return rows
+
+
+def _history(res: dict) -> list[list]:
+    """[(step, train_rmse)] with the final step appended when it was not logged."""
+    h = [[int(s), float(v)] for s, v in res.get("history", [])]
+    if res["status"] == "ok" and (not h or h[-1][0] < res["steps"]):
+        h.append([int(res["steps"]), float(res["train_rmse"])])
+    return h
 
 
 def _check_device(dev: str, fieldname: str) -> str:

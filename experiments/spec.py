@@ -303,8 +303,9 @@ def _lambdify(expr: str, dim: int):
 
 
 def _check_values(fn, dim: int, fieldname: str):
-    """The target must be real and finite on [0,1]^dim (checked on a grid and random points)."""
-    m = max(2, int(round(4096 ** (1 / dim))))
+    """The target must be real and finite on [0,1]^dim, checked on a dyadic grid
+    (2^k + 1 points per axis, about 4096 in all) and 1024 random points."""
+    m = 2 ** max(1, 12 // dim) + 1
     axes = np.meshgrid(*[np.linspace(0, 1, m)] * dim, indexing="ij")
     pts = np.concatenate([np.stack([a.ravel() for a in axes], 1),
                           np.random.default_rng(0).random((1024, dim))])

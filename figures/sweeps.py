@@ -44,7 +44,7 @@ def error_vs_params(df, target: str, depth: int, path, metric: str = METRIC):
     n = int(n.iloc[0]) if len(n) else None
     fits = slopemod.slope_table(sub, metric)
     fig, ax = plt.subplots(figsize=(7, 5))
-    refs = {}
+    refs: dict[float, list[str]] = {}   # reference slope -> its names
     for i, (act, g) in enumerate(sub.groupby("activation", sort=True)):
         colour = f"C{i % 10}"
         f = fits[fits["activation"] == act].iloc[0]
@@ -54,16 +54,17 @@ def error_vs_params(df, target: str, depth: int, path, metric: str = METRIC):
         if np.isfinite(f["slope"]):
             p = np.geomspace(g["params"].min(), g["params"].max(), 20)
             ax.plot(p, np.exp(f["intercept"]) * p ** f["slope"], color=colour, lw=1.2)
-        refs.update(slopemod.reference_slopes(act, dim, n))
-    for k in [k for k in set(slopemod.activation_degree(a) for a in sub["activation"]) if k]:
-        refs[f"-(k+1)/d, k={k}"] = -(k + 1) / dim
-    refs.pop("-(k+1)/d", None)
+        k = slopemod.activation_degree(act)
+        for name, slope in slopemod.reference_slopes(act, dim, n).items():
+            name = f"-(k+1)/d, k={k}" if name == "-(k+1)/d" else name
+            if name not in refs.setdefault(round(slope, 6), []):
+                refs[round(slope, 6)].append(name)
     p0, p1 = sub["params"].min(), sub["params"].max()
     e0 = float(np.exp(np.log(sub[metric].clip(lower=1e-300)).median())) if len(sub) else 1.0
-    for j, (lab, s) in enumerate(sorted(refs.items(), key=lambda kv: -kv[1])):
-        p = np.geomspace(p0, p1, 10)
-        ax.plot(p, e0 * (p / p0) ** s, ls=(0, (4, 2 + j)), color="0.45", lw=0.9)
-        ax.annotate(f"{lab} = {s:.2f}", (p[-1], e0 * (p[-1] / p0) ** s), fontsize=7, color="0.3")
+    p = np.geomspace(p0, p1, 10)
+    for j, (slope, names) in enumerate(sorted(refs.items(), reverse=True)):
+        ax.plot(p, e0 * (p / p0) ** slope, ls=(0, (1 + 2 * j, 2)), color="0.4", lw=0.9,
+                label=f"reference {' = '.join(names)} = {slope:.2f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("parameters (weights + biases + activation coefficients)")
