@@ -86,8 +86,9 @@ def get(name: str, device: str = "cpu", **kw):
     if name == "local":
         return LocalBackend()
     if name == "ray":
-        import importlib.util
-        if importlib.util.find_spec("ray") is None:
-            raise SpecError("--backend: ray is not installed (pip install 'polycom-toolkit[cluster]')")
+        try:
+            import ray  # noqa: F401 - only to fail early with a clear message
+        except ImportError:
+            raise SpecError("--backend: ray is not installed (pip install 'polycom-toolkit[cluster]')") from None
         return RayBackend(**kw)
     raise SpecError(f"--backend: unknown backend {name!r}; known: {', '.join(NAMES)}")

@@ -106,6 +106,28 @@ def compare(df) -> list[dict]:
     return rows
 
 
+def judge(rows: list[dict]) -> tuple[str, str]:
+    """(verdict, caveat) from the comparison rows.
+
+    >>> judge([{"equivalent": True, "rmse_ratio_norm_over_relu": 1.5}])[0]
+    'holds with caveat'
+    >>> judge([{"equivalent": False, "rmse_ratio_norm_over_relu": 0.1}])[1][:39]
+    'PolyNorm reaches lower trained error on'
+    """
+    if not rows:
+        return "inconclusive", "no comparison could be made"
+    eq = sum(bool(r["equivalent"]) for r in rows)
+    if eq == len(rows):
+        return "holds with caveat", (
+            "measured on trained networks at small sizes: overlapping slope intervals and errors within "
+            f"a factor {RATIO_BAND:g} are consistent with equivalent expressivity but do not prove it")
+    better = "PolyNorm" if np.nanmedian([r["rmse_ratio_norm_over_relu"] for r in rows]) < 1 else "PolyReLU"
+    return "inconclusive", (
+        f"{better} reaches lower trained error on {len(rows) - eq} of {len(rows)} (target, order) pairs; "
+        "a gap in trained error reflects optimisation as much as expressivity, so it cannot refute the "
+        "claim, and the claim has no proof to check")
+
+
 def check(level: str = "quick") -> Report:
     """Train both activations at equal params, compare, give the measured verdict."""
     from experiments import runner, store
@@ -118,21 +140,12 @@ def check(level: str = "quick") -> Report:
     rows = compare(df)
     complete = len(df) == planned and df["hash"].is_unique
     equal = all(r["equal_params"] for r in rows)
-    eq = [r for r in rows if r["equivalent"]]
-    ratios = [r["rmse_ratio_norm_over_relu"] for r in rows]
-    better = "PolyNorm" if np.nanmedian(ratios) < 1 else "PolyReLU"
-    key = (f"{len(eq)}/{len(rows)} (target, order) pairs equivalent; test-RMSE ratio PolyNorm/PolyReLU "
+    verdict, caveat = judge(rows)
+    key = (f"{sum(r['equivalent'] for r in rows)}/{len(rows)} (target, order) pairs equivalent; "
+           "test-RMSE ratio PolyNorm/PolyReLU "
            + ", ".join(f"{r['target']} r={r['order']}: {r['rmse_ratio_norm_over_relu']:.2g}" for r in rows)
-           + "; slopes " + ", ".join(f"{r['slope_polyrelu']:.2f} vs {r['slope_polynorm']:.2f}" for r in rows))
-    if len(eq) == len(rows):
-        verdict = "holds with caveat"
-        caveat = ("measured on trained networks at small sizes: equal slopes and errors within a factor "
-                  f"{RATIO_BAND:g} are consistent with equivalent expressivity but do not prove it")
-    else:
-        verdict = "inconclusive"
-        caveat = (f"{better} reaches lower trained error on {len(rows) - len(eq)} of {len(rows)} pairs; "
-                  "a gap in trained error reflects optimisation as much as expressivity, so it cannot "
-                  "refute the claim, and the claim has no proof to check")
+           + "; slopes PolyReLU vs PolyNorm "
+           + ", ".join(f"{r['slope_polyrelu']:.2f} vs {r['slope_polynorm']:.2f}" for r in rows))
     rep = Report("PN", STATEMENT, "measured", key_figure=key, verdict=verdict, passed=complete and equal,
                  caveat=caveat, figures=[str(p) for p in figs])
     for r in rows:
