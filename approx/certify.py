@@ -40,6 +40,17 @@ from approx.act import Activation, to_fraction
 MAX_POINTS = 4_000_000
 
 
+def single_thread():
+    """Context limiting BLAS to one thread (small float64 products are slower
+    threaded, badly so on a loaded machine); a no-op without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_limits
+        return threadpool_limits(1)
+    except ImportError:  # pragma: no cover
+        import contextlib
+        return contextlib.nullcontext()
+
+
 def _q(v) -> "flint.fmpq":
     f = to_fraction(v)
     return flint.fmpq(f.numerator, f.denominator)
@@ -439,10 +450,11 @@ def sup_error_grid(net, target, n: int, lipschitz, box=(-1, 1)) -> dict:
     total = n ** d
     chunk = max(1, 2 ** 18 // max(n, 1))
     idx = np.arange(total)
-    for s in range(0, total, chunk * n):
-        k = idx[s:s + chunk * n]
-        pts = np.stack([axis[(k // n ** j) % n] for j in range(d)], axis=1)
-        worst = max(worst, float(np.abs(net.eval(pts) - target.eval(pts)).max()))
+    with single_thread():
+        for s in range(0, total, chunk * n):
+            k = idx[s:s + chunk * n]
+            pts = np.stack([axis[(k // n ** j) % n] for j in range(d)], axis=1)
+            worst = max(worst, float(np.abs(net.eval(pts) - target.eval(pts)).max()))
     margin = float(lipschitz) * (hi - lo) / (n - 1) / 2
     return {"measured": worst, "margin": margin, "bound": worst + margin, "points": total,
             "dtype": "float64", "method": "measured + Lipschitz margin"}
