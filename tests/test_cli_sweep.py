@@ -59,6 +59,19 @@ def test_sweep_then_figures_subprocess(tmp_path):
     assert all((figs / n).stat().st_size > 10000 for n in names if n.endswith(".png"))
     import pandas as pd
     assert sorted(pd.read_csv(figs / "s_slopes.csv")["activation"]) == ["relu", "tanh"]
-    bad = subprocess.run([sys.executable, "-m", "polycom_cli", "sweep", str(spec), "--store", str(db),
-                          "--backend", "nope"], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and " ".join(bad.stderr.split()).startswith("error: --backend:")
+    bad = cli.invoke(polycom_cli.app, ["sweep", str(spec), "--store", str(db), "--backend", "nope"])
+    assert bad.exit_code == 2 and _err_message(bad).startswith("error: --backend: unknown backend 'nope'")
+
+
+def test_reproduce_section(tmp_path, monkeypatch):
+    from experiments import reproduce_sweep
+    spec = tmp_path / "quick.toml"
+    spec.write_text(spec_text(widths="[4, 8]", seeds="[0, 1]"))
+    monkeypatch.setattr(reproduce_sweep, "spec_path", lambda name: spec)
+    lines = reproduce_sweep.run(tmp_path / "out", console=None)
+    assert (tmp_path / "out" / "quick.sqlite").exists()
+    assert lines[0] == "## Fitting sweep (quick spec)"
+    table = [ln for ln in lines if ln.startswith("| wave |")]
+    assert [ln.split(" | ")[1] for ln in table] == ["relu", "tanh"]
+    assert any(ln.startswith("Figures: ") and "error_vs_params.png" in ln for ln in lines)
+    assert len(list((tmp_path / "out" / "figures").glob("*.png"))) == 2

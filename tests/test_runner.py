@@ -147,3 +147,13 @@ def test_sigkill_at_a_random_moment_then_resume(tmp_path):
     assert len(final) == 3 * 4 * 2 and final.index.is_unique
     assert final.loc[stored.index, "test_rmse"].equals(stored["test_rmse"])
     print(f"killed with {len(stored)} of {len(final)} runs stored")
+
+
+@pytest.mark.gpu
+def test_cuda_sweep_matches_cpu_shape(tmp_path):
+    spec = write_spec(tmp_path)
+    db = runner.run_sweep(spec, store=tmp_path / "g.sqlite", device="cuda", progress=False)
+    df = store.load(db)
+    assert len(df) == 8 and (df["status"] == "ok").all() and df["device"].str.startswith("cuda").all()
+    cpu = store.load(runner.run_sweep(spec, store=tmp_path / "c.sqlite", progress=False))
+    assert set(cpu["hash"]).isdisjoint(df["hash"])    # the device class is part of the config hash

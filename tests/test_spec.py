@@ -118,3 +118,15 @@ def test_runs_are_the_grid_product_with_unique_hashes(widths, seeds, depths):
     assert len(rs) == len(widths) * len(seeds) * len(depths)
     assert len({r["hash"] for r in rs}) == len(rs)
     assert {(r["width"], r["depth"], r["seed"]) for r in rs} == {(w, l, s) for w in widths for l in depths for s in seeds}
+
+
+def test_shipped_specs():
+    from approx import fit
+    from experiments.reproduce_sweep import spec_path
+    quick = S.load(spec_path("quick"))
+    assert quick.device == "cpu" and len(S.runs(quick)) == 90
+    assert any(t.registry is None for t in quick.targets)          # a sympy-expression target
+    paper = S.load(spec_path("paper"))
+    assert paper.device == "cuda" and max(paper.widths) == 1024 and len(paper.seeds) >= 3
+    assert set(paper.activations) == set(fit.ACTIVATIONS)
+    assert {t.dim for t in paper.targets} == {1, 2}
