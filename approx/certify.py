@@ -300,7 +300,7 @@ def _piece_errors(c, X, V):
     bound = np.where(_pos(up + dn), up, -dn)
     # segments meeting an inflection point of p: interpolation bound
     for (l, u) in _inflection_intervals(c, X[0], X[-1]):
-        for i in np.flatnonzero((b >= l) & (a <= u)):
+        for i in np.flatnonzero(_pos(b - l) & _pos(u - a)):     # (a, b) meets [l, u]
             crude = max(abs(ea[i]), abs(eb[i])) + (b[i] - a[i]) ** 2 / 8 * _bound_abs_on(d2, a[i], b[i])
             bound[i] = crude
     cand = np.stack([np.abs(ea), np.abs(eb), np.abs(ec)])
@@ -329,9 +329,18 @@ def sup_error_1d(net, poly, interval, max_points: int = MAX_POINTS) -> SupError:
         c = [_q(v) for v in coeffs]
         ql, qh = _q(plo), _q(phi)
         inside = (X > ql) & (X < qh)
-        Xi = np.concatenate([[ql], X[inside], [qh]])
-        # values at the added ends by interpolation on their segment (the net is affine there)
-        Vi = np.concatenate([[_interp(X, V, ql)], V[inside], [_interp(X, V, qh)]])
+        # the ends of the piece and of the isolating intervals of p'' roots become points too
+        # (the net is affine between its breakpoints, so values there are interpolated exactly),
+        # so only the tiny isolating intervals need the interpolation bound
+        extra = {ql, qh} | {e for iv in _inflection_intervals(c, ql, qh) for e in iv if ql < e < qh}
+        Xin, Vin = list(X[inside]), list(V[inside])
+        known = set(Xin)
+        add = sorted(e for e in extra if e not in known)
+        Xl = sorted(Xin + add)
+        val = dict(zip(Xin, Vin))
+        val.update({e: _interp(X, V, e) for e in add})
+        Xi = np.array(Xl, dtype=object)
+        Vi = np.array([val[x] for x in Xl], dtype=object)
         bound, a_vals, a_pts = _piece_errors(c, Xi, Vi)
         pieces += len(Xi) - 1
         ub = max(ub, max(bound))
