@@ -59,7 +59,7 @@ UPPER = {
              (2, 2, 1, False, 6), (2, 4, 2, True, 5), (2, 8, 2, False, 5), (3, 2, 1, False, 4),
              (3, 4, 2, False, 4), (2, 16, 3, False, 6)],
 }
-GRID_POINTS = {"quick": 100_000, "full": 1_000_000}
+GRID_POINTS = {"quick": 20_000, "full": 400_000}
 POINTWISE_NEURONS = {"quick": 800, "full": 5000}     # exact breakpoint check for nets up to this size
 GADGET_POINTS = 50_000
 
