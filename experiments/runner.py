@@ -105,12 +105,7 @@ def execute(group: dict, device: str = "cpu") -> list[dict]:
     A run that hits a NaN is returned with status "failed" and its reason; the
     other runs of the group go on. Runs on ``device`` (cpu, cuda, cuda:N).
     """
-    import torch
-
-    from approx import fit
-    runs = group["runs"]
-    c = runs[0]
-    with _cpu_threads(device, c["width"]):
+    with _cpu_threads(device, group["runs"][0]["width"]):
         return _execute(group, device)
 
 
@@ -145,6 +140,8 @@ def _execute(group: dict, device: str) -> list[dict]:
     tt = {k: torch.as_tensor(v, dtype=dtype, device=device).reshape(len(v), -1) for k, v in data.items()}
     model = fit.BatchedMLP(c["activation"], c["dim"], c["width"], c["depth"], [r["seed"] for r in runs],
                            dtype=dtype, device=device)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
     t0 = time.perf_counter()
     total = sum(st["steps"] for st in c["schedule"])
     results = fit.train_group(model, tt["x_train"], tt["y_train"], c["schedule"],
