@@ -49,8 +49,8 @@ PLANS = {
              (2, 1): [4, 8, 16, 32, 64, 128], (2, 2): [4, 8, 16, 32, 64], (2, 3): [4, 8, 16, 32],
              (3, 1): [2, 4, 8, 16, 24], (3, 2): [2, 4, 8, 12]},
 }
-POINTS = {"quick": 4000, "full": 40000}     # cap on evaluation points per network
-RELU_PARAMS = {"quick": 120_000, "full": 3_000_000}   # ReLU nets larger than this are built, not evaluated
+POINTS = {"quick": 2500, "full": 20000}     # cap on evaluation points per network
+RELU_PARAMS = {"quick": 120_000, "full": 600_000}   # ReLU nets larger than this are built, not evaluated
 TAIL = 3                                     # slopes are fitted on the TAIL largest N (pre-asymptotic sizes out)
 EPS = [10.0 ** -k for k in range(1, 11)]     # guaranteed-eps budgets for the size comparison
 MAX_UNITS = 2_000_000
@@ -72,7 +72,24 @@ def sample_grid(d: int, N: int, r: int, max_points: int, seed: int = 0) -> np.nd
     return ((cells[:, None, :] + offs[None, :, :]) / N).reshape(-1, d)
 
 
-def sup_error(net, target, r: int, max_points: int, seed: int = 0) -> dict:
+def forward(net, x, device=None) -> np.ndarray:
+    """The network's own forward pass: Net.eval (float64 numpy) when ``device`` is None,
+    else Net.to_torch(float64) on that torch device, in chunks of 8192 points.
+
+    >>> from approx.sobolev_net import partition_of_unity
+    >>> forward(partition_of_unity(3, 1), np.array([[0.25]]), device="cpu").tolist()
+    [1.0]
+    """
+    if device is None:
+        return net.eval(x)[:, 0]
+    import torch
+    m = net.to_torch(torch.float64, device)
+    with torch.no_grad():
+        return np.concatenate([m(torch.as_tensor(x[s:s + 8192], device=device)).cpu().numpy()[:, 0]
+                               for s in range(0, len(x), 8192)])
+
+
+def sup_error(net, target, r: int, max_points: int, seed: int = 0, device=None) -> dict:
     """Measured sup |f - net| on ``sample_grid`` (float64 forward pass of the Net) and a margin.
 
     margin = (largest finite-difference slope of the error between neighbouring
@@ -80,7 +97,7 @@ def sup_error(net, target, r: int, max_points: int, seed: int = 0) -> dict:
     grid points if its slope stays within the measured one (measured, not certified)."""
     d, N = target.dim, net.meta["N"]
     x = sample_grid(d, N, r, max_points, seed)
-    e = net.eval(x)[:, 0] - target.value(x)
+    e = forward(net, x, device) - target.value(x)
     E = e.reshape((-1,) + (r,) * d)
     slope = max((np.abs(np.diff(E, axis=k + 1)).max() if r > 1 else 0.0) for k in range(d)) * r * N
     h = 1.0 / (r * N)
@@ -110,7 +127,7 @@ def fit_linear(x, y) -> dict:
 
 
 def sweep(d: int, n: int, Ns, kinds=("polyrelu", "relu"), fam: str = "kink", r: int | None = None,
-          max_points: int = 4000, relu_params: int = 10 ** 9) -> list[dict]:
+          max_points: int = 4000, relu_params: int = 10 ** 9, device=None) -> list[dict]:
     """Build and measure the approximants of family ``fam`` (in F_{n,d}) for each N and kind
     (ReLU networks above ``relu_params`` parameters are skipped)."""
     target = family(fam, d, n)
@@ -123,7 +140,7 @@ def sweep(d: int, n: int, Ns, kinds=("polyrelu", "relu"), fam: str = "kink", r: 
             built = time.perf_counter() - t0
             if kind == "relu" and net.size()["params"] > relu_params:
                 continue
-            meas = sup_error(net, target, r, max_points)
+            meas = sup_error(net, target, r, max_points, device=device)
             s = net.size()
             rows.append({"d": d, "n": n, "target": target.name, "kind": kind, "N": N, "m": net.meta["m"],
                          "params": s["params"], "neurons": s["neurons"], "depth": s["depth"],
@@ -156,15 +173,24 @@ def equal_eps(d: int, n: int, fam: str = "kink") -> list[dict]:
 
 
 def roundoff(d: int, n: int, N: int, kind: str, k: int = 4, fam: str = "kink") -> dict:
-    """float64 forward pass against the exact rational forward pass (python-flint) on k points."""
+    """float64 forward pass against the exact rational forward pass (python-flint) on k dyadic
+    points, and the error of the exact network against the target evaluated to 30 digits."""
     from fractions import Fraction
+    import sympy
     target = family(fam, d, n)
     net = approximant(target, n, N, kind=kind)
     rng = np.random.default_rng(1)
     pts = [tuple(Fraction(int(v), 2 ** 20) for v in rng.integers(0, 2 ** 20, d)) for _ in range(k)]
-    exact = np.array([float(v[0]) for v in net.eval_exact(pts)])
-    fl = net.eval(np.array([[float(v) for v in p] for p in pts]))[:, 0]
-    return {"d": d, "n": n, "N": N, "kind": kind, "points": k, "max_float_minus_exact": float(np.abs(fl - exact).max())}
+    exact = [v[0] for v in net.eval_exact(pts)]
+    xf = np.array([[float(v) for v in p] for p in pts])
+    fl = net.eval(xf)[:, 0]
+    f30 = [sympy.N(target.expr.subs({s: sympy.Rational(v.numerator, v.denominator)
+                                     for s, v in zip(target.symbols, p)}), 30) for p in pts]
+    err_exact = max(abs(sympy.Rational(e.numerator, e.denominator) - f) for e, f in zip(exact, f30))
+    return {"d": d, "n": n, "N": N, "kind": kind, "points": k,
+            "max_float_minus_exact": float(max(abs(a - float(b)) for a, b in zip(fl, exact))),
+            "err_exact_net_vs_30_digit_target": float(err_exact),
+            "err_float64": float(np.abs(fl - target.value(xf)).max())}
 
 
 def check(level: str = "quick") -> Report:
@@ -179,9 +205,11 @@ def check(level: str = "quick") -> Report:
     pts = [(Fraction(1, 3), Fraction(5, 7)), (Fraction(0), Fraction(1)), (Fraction(22, 23), Fraction(1, 9))]
     pou = all(v == (1,) for v in partition_of_unity(5, 2).eval_exact(pts))
     ok &= pou
+    import torch
+    device = "cuda" if level == "full" and torch.cuda.is_available() else None
     rows = []
     for (d, n), Ns in PLANS[level].items():
-        rows += sweep(d, n, Ns, max_points=POINTS[level], relu_params=RELU_PARAMS[level])
+        rows += sweep(d, n, Ns, max_points=POINTS[level], relu_params=RELU_PARAMS[level], device=device)
     for row in rows:
         rep.add_row(**{k: (round(v, 4) if k in ("err_N^n", "params/(N+1)^d") else v) for k, v in row.items()})
         ok &= row["err"] <= row["guaranteed"]
@@ -211,7 +239,7 @@ def check(level: str = "quick") -> Report:
             "eps_first": e[0]["eps"], "eps_last": e[-1]["eps"],
             "ratio_per_ln(1/eps)": g, "dlog(polyrelu*eps^(d/n))/dln(1/eps)": flat["slope"],
             "relu_grows": g["lo"] > 0, "polyrelu_flat": flat["slope"] <= 0.01}
-    ro = roundoff(1, 4, 32 if level == "quick" else 128, "polyrelu")
+    ro = roundoff(1, 4, 64 if level == "quick" else 128, "polyrelu")
     ro_rel = roundoff(1, 2, 8, "relu")
     smallest = min(r["err"] for r in rows)
     largest = max(rows, key=lambda r: r["neurons"])
@@ -235,7 +263,8 @@ def check(level: str = "quick") -> Report:
                       + f" | smallest error {smallest:.2e} (float64, measured)")
     rep.details = {
         "targets": "kink family max(0, w.x - 1/sqrt(6))^n scaled into F_{n,d} (in W^{n,inf}, not W^{n+1,inf})",
-        "sample": f"float64 Net.eval; r points per cell and axis (12 in d=1, 6 in d=2, 3 in d=3), "
+        "forward_pass": "Net.to_torch(float64) on cuda" if device else "Net.eval (float64 numpy, CPU)",
+        "sample": f"float64; r points per cell and axis (12 in d=1, 6 in d=2, 3 in d=3), "
                   f"at most {POINTS[level]} points per network (random cells beyond that, seed 0)",
         "no_products": "d + n - 1 = 1 (d=1, n=1) needs no products: the ReLU and PolyReLU networks coincide, "
                        "no ln(1/eps) factor is expected there",
@@ -243,7 +272,10 @@ def check(level: str = "quick") -> Report:
         "partition_of_unity_exact": pou,
         "roundoff_float64_vs_exact": [ro, ro_rel],
         "smallest_error": smallest,
-        "largest_network": {k: largest[k] for k in ("d", "n", "kind", "N", "neurons", "params", "depth")},
+        "largest_network_evaluated": {k: largest[k] for k in ("d", "n", "kind", "N", "neurons", "params", "depth")},
+        "largest_network_built": max(({"d": r["d"], "n": r["n"], "kind": "relu", "N": r["N_relu"],
+                                       "params": r["params_relu"]} for r in eq), key=lambda r: r["params"],
+                                     default=None),
     }
     try:
         from figures.sobolev import make_figures
