@@ -44,7 +44,11 @@ def run(out_dir, console=None) -> list[str]:
     out = Path(out_dir)
     if console is not None:
         console.print("quick fitting sweep ...")
-    db = runner.run_sweep(spec_path("quick"), store=out / "quick.sqlite", progress=console is not None)
+    db, note = out / "quick.sqlite", ""
+    try:
+        runner.run_sweep(spec_path("quick"), store=db, progress=console is not None)
+    except runner.RunError as e:   # the finished groups are stored: report them and say so
+        note = f"**Sweep incomplete**: {e}"
     paths = figs.make_all(db, out / "figures")
     df = store.load(db)
     ok = df[df["status"] == "ok"]
@@ -52,7 +56,7 @@ def run(out_dir, console=None) -> list[str]:
              f"Store: {db}; {len(df)} runs, {len(ok)} ok, {len(df) - len(ok)} failed; dtype "
              f"{', '.join(sorted(df['dtype'].unique()))}, device {', '.join(sorted(df['device'].unique()))}. "
              "Measured: slope of log(test RMSE) against log(params) over all seeds, "
-             "95% stratified bootstrap interval.", ""]
+             "95% stratified bootstrap interval.", ""] + ([note, ""] if note else [])
     lines += slope_markdown(df)
     lines += ["", "Figures: " + ", ".join(str(p) for p in paths), ""]
     return lines

@@ -75,3 +75,20 @@ def test_reproduce_section(tmp_path, monkeypatch):
     assert [ln.split(" | ")[1] for ln in table] == ["relu", "tanh"]
     assert any(ln.startswith("Figures: ") and "error_vs_params.png" in ln for ln in lines)
     assert len(list((tmp_path / "out" / "figures").glob("*.png"))) == 2
+
+
+def test_reproduce_reports_an_incomplete_sweep(tmp_path, monkeypatch):
+    from experiments import reproduce_sweep, runner
+    spec = tmp_path / "quick.toml"
+    spec.write_text(spec_text(widths="[4, 8]", seeds="[0]", acts='["relu"]'))
+    monkeypatch.setattr(reproduce_sweep, "spec_path", lambda name: spec)
+    real = runner.execute
+
+    def crash_wide(g, device="cpu"):
+        if g["runs"][0]["width"] == 8:
+            raise RuntimeError("CUDA out of memory (simulated)")
+        return real(g, device)
+    monkeypatch.setattr(runner, "execute", crash_wide)
+    lines = reproduce_sweep.run(tmp_path / "out", console=None)
+    assert any(ln.startswith("**Sweep incomplete**: 1 group(s) failed") for ln in lines)
+    assert "1 runs, 1 ok" in lines[2]
