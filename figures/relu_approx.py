@@ -63,7 +63,8 @@ def theorem2_ratios(rows, folder) -> list[str]:
     ax.semilogy(x, [row["ratio_ln"] for row in rows], "o", label="neurons / (K L ln(L/eps))")
     ax.semilogy(x, [row["ratio_ln2"] for row in rows], "s", label="neurons / (K L ln^2(L/eps))")
     ax.set_xticks(x)
-    ax.set_xticklabels([f"d{row['d']} K{row['K']} L{row['L']}" for row in rows], rotation=70, fontsize=7)
+    ax.set_xticklabels([f"d={row['d']} K={row['K']} L={row['L']} eps=2^-{row['bits']}" for row in rows],
+                       rotation=70, fontsize=7)
     ax.set_ylabel("size ratio")
     ax.set_title("Theorem 2 (upper): ReLU approximants of random PolyReLU networks", fontsize=9)
     ax.legend(fontsize=8)
@@ -78,7 +79,7 @@ def piece_counts(rows, folder) -> list[str]:
     L = np.array([row["ln_inv_eps"] for row in rows])
     ax.semilogy(L, [row["pieces"] for row in rows], "o", label="pieces of our approximant (exact count)")
     ax.semilogy(L, [row["pieces_needed"] for row in rows], "-", label="needed: sqrt(1/(8 eps))")
-    ax.semilogy(L, [row["pieces_possible"] for row in rows], "--", label="possible: prod (n_l + 1)")
+    ax.semilogy(L, [row["pieces_possible"] for row in rows], "--", label="possible with our widths n_l: prod (n_l + 1)")
     ax.set_xlabel("ln(1/eps)")
     ax.set_ylabel("linear pieces on [0, 1]")
     ax.set_title("Theorem 2 (lower): piece counts for x^2 (one PolyReLU neuron, a = e_2)", fontsize=9)

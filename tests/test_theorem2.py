@@ -53,9 +53,11 @@ def test_many_neurons_bound_grows_with_eps_not_with_K():
 def test_checks_small_config(monkeypatch, tmp_path):
     monkeypatch.setenv("POLYCOM_FIGURES", str(tmp_path))
     monkeypatch.setitem(t2.UPPER, "quick", [(1, 2, 1, False, 6), (2, 2, 1, False, 4)])
+    monkeypatch.setitem(t2.EPS_SWEEP, "quick", (1, 2, 1, [4, 8, 12]))
     monkeypatch.setitem(t2.LOWER, "quick", {"bits": [4, 8, 12], "tight_m": [1, 2], "K": [2], "K_bits": [8, 12]})
     up = t2.check_upper("quick")
     assert up.passed and up.verdict == "holds with caveat" and up.figures
+    assert up.details["eps law (fixed network)"]["r2_ln"] > up.details["eps law (fixed network)"]["r2_ln2"]
     lo = t2.check_lower("quick")
     assert lo.passed and lo.verdict == "refuted" and lo.figures
     assert "a = e_1" in lo.key_figure
