@@ -36,15 +36,20 @@ def _pid_after(g, device):
     return os.getpid()
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
+def test_ray_backend_on_a_local_cluster(tmp_path):
+    """One test (one cluster start, whatever the xdist split): tasks run in several
+    worker processes, errors come back per group, and a ray sweep equals a local one."""
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
+    try:
+        assert ray.cluster_resources()["CPU"] == 2
+        _tasks_run_in_worker_processes()
+        _ray_sweep_matches_local_sweep(tmp_path)
+    finally:
+        ray.shutdown()
 
 
-def test_ray_runs_groups_in_worker_processes(ray_cluster):
+def _tasks_run_in_worker_processes():
     be = backends.get("ray")
     out = list(be.map(_pid_after, ["a", "b", "bad", "c"], "cpu"))
     assert sorted(g for g, _, _ in out) == ["a", "b", "bad", "c"]
@@ -52,10 +57,9 @@ def test_ray_runs_groups_in_worker_processes(ray_cluster):
     assert list(errs) == ["bad"] and "task failed on purpose" in str(errs["bad"])
     pids = {r for _, r, e in out if e is None}
     assert os.getpid() not in pids and len(pids) >= 2   # several worker processes, not the driver
-    assert ray_cluster.cluster_resources()["CPU"] == 2
 
 
-def test_ray_sweep_matches_local_sweep(ray_cluster, tmp_path):
+def _ray_sweep_matches_local_sweep(tmp_path):
     spec = write_spec(tmp_path, widths="[4, 8]", seeds="[0, 1]")
     loc = store.load(runner.run_sweep(spec, store=tmp_path / "local.sqlite", progress=False)).set_index("hash")
     ray_db = runner.run_sweep(spec, store=tmp_path / "ray.sqlite", backend="ray", progress=False)
@@ -63,7 +67,7 @@ def test_ray_sweep_matches_local_sweep(ray_cluster, tmp_path):
     assert len(rem) == 8 and (rem["status"] == "ok").all()
     for col in ("params", "steps", "activation", "width", "seed"):
         assert rem[col].tolist() == loc[col].tolist()
-    # same seeds, data and float64 maths on another process: equal up to reduction order
+    # same seeds, data and float64 maths in another process: equal up to reduction order
     assert rem["test_rmse"].to_numpy() == pytest.approx(loc["test_rmse"].to_numpy(), rel=1e-6)
     assert runner.run_sweep(spec, store=ray_db, backend="ray", progress=False) == ray_db   # resume: nothing new
     assert len(store.load(ray_db)) == 8
