@@ -47,11 +47,11 @@ LEVELS = {
               "train": {"train_points": 256, "test_points": 512, "grid_points": 1024,
                         "schedule": [{"optimizer": "adam", "steps": 250, "lr": 1e-2, "lr_end": 1e-4},
                                      {"optimizer": "lbfgs", "steps": 80}]}},
-    "full": {"orders": [2, 3], "widths": [8, 16, 32, 64, 128], "seeds": [0, 1, 2, 3, 4],
-             "targets": TARGETS + [{"name": "kink1d", "expr": "Abs(x0 - 1/3)**3", "dim": 1, "n": 3}],
-             "train": {"train_points": 1024, "test_points": 2048, "grid_points": 4096,
-                       "schedule": [{"optimizer": "adam", "steps": 2000, "lr": 1e-2, "lr_end": 1e-5},
-                                    {"optimizer": "lbfgs", "steps": 500}]}},
+    "full": {"orders": [2, 3], "widths": [8, 16, 32, 64], "seeds": [0, 1, 2, 3],
+             "targets": TARGETS + [{"name": "kink1d", "expr": "Abs(x0 - 1/3)**3", "dim": 1}],
+             "train": {"train_points": 512, "test_points": 1024, "grid_points": 4096,
+                       "schedule": [{"optimizer": "adam", "steps": 1000, "lr": 1e-2, "lr_end": 1e-5},
+                                    {"optimizer": "lbfgs", "steps": 300}]}},
 }
 
 
