@@ -185,6 +185,25 @@ def count_pieces_1d(net, interval, max_points: int = MAX_POINTS) -> int:
     return int(change.sum()) + 1
 
 
+def pieces_1d(net, interval, max_points: int = MAX_POINTS) -> list[tuple]:
+    """Maximal affine pieces of a one-output ReLU net: (x_lo, x_hi, slope, intercept), exact.
+
+    >>> [tuple(str(v) for v in p) for p in pieces_1d(square_net_example(), (-1, 2))]
+    [('-1', '0', '-1', '0'), ('0', '2', '1', '0')]
+    """
+    X, V = breakpoints_1d(net, interval, max_points)
+    if V.shape[0] != 1:
+        raise ValueError(f"pieces_1d: the network must have one output, it has {V.shape[0]}")
+    S = _slopes(X, V)[0]
+    out, start = [], 0
+    for i in range(1, len(S) + 1):
+        if i == len(S) or S[i] != S[start]:
+            s = S[start]
+            out.append((_frac(X[start]), _frac(X[i]), _frac(s), _frac(V[0, start] - s * X[start])))
+            start = i
+    return out
+
+
 def max_slope_1d(net, interval, max_points: int = MAX_POINTS) -> Fraction:
     """Exact Lipschitz constant of a one-input, one-output ReLU net on ``interval``.
 

@@ -193,6 +193,17 @@ def poly_unit_net(coeffs, eps) -> Net:
     return sequential(net, linear([[0, 1]]))
 
 
+def power_net(k: int, eps) -> Net:
+    """ReLU net for t^k on [0, 1] within eps (``poly_unit_net`` of e_k).
+
+    >>> power_net(3, Fraction(1, 2 ** 10)).eval_exact([(0,), (1,)])
+    [(Fraction(0, 1),), (Fraction(1, 1),)]
+    """
+    if int(k) != k or k < 1:
+        raise ValueError(f"k: must be an integer >= 1, got {k}")
+    return poly_unit_net([0] * int(k) + [1], eps)
+
+
 def poly_unit_error(coeffs, eps) -> Fraction:
     """The a priori error bound of ``poly_unit_net`` (sum of the product errors).
 

@@ -7,10 +7,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from approx import Layer, Net, act
-from approx.certify import (breakpoints_1d, count_pieces_1d, max_slope_1d, pointwise_error_1d, single_thread,
-                            sup_error_1d, sup_error_grid)
+from approx.certify import (breakpoints_1d, count_pieces_1d, max_slope_1d, pieces_1d, pointwise_error_1d,
+                            single_thread, sup_error_1d, sup_error_grid)
 from approx.random_nets import random_net
-from approx.relu_approx import square_net
+from approx.compose import linear, sequential
+from approx.relu_approx import product_net, square_net
 
 seeds = st.integers(0, 2 ** 32 - 1)
 
@@ -41,6 +42,17 @@ def test_piece_count_matches_dense_sampling(seed, depth, width):
     xs = [float(x) for x in X]
     assume(min(np.diff(xs)) > 4 * h)                  # every piece resolvable by the grid
     assert count_pieces_1d(net, (-2, 2)) == _sampled_pieces(net, -2.0, 2.0, n)
+
+
+@pytest.mark.parametrize("net", [square_net(6), product_net(1, 4)], ids=["square6", "product"])
+def test_piece_count_of_deep_gadgets_matches_sampling(net):
+    if net.d_in == 2:                                   # x -> P(x, x/3 + 1/4): a one-input slice
+        net = sequential(linear([[1], [Fraction(1, 3)]], [0, Fraction(1, 4)]), net)
+    exact = count_pieces_1d(net, (0, 1))
+    assert exact == _sampled_pieces(net, 0.0, 1.0, 2 ** 16 + 1) > 8
+    pcs = pieces_1d(net, (0, 1))
+    assert len(pcs) == exact and pcs[0][0] == 0 and pcs[-1][1] == 1
+    assert all(p[1] == q[0] and p[2] != q[2] for p, q in zip(pcs, pcs[1:]))
 
 
 @settings(max_examples=40, deadline=None)
