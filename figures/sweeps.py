@@ -9,8 +9,14 @@
   seeds, at the largest width of each activation;
 - slopes.csv: the fitted slopes (experiments.slopes.slope_table).
 
->>> make_all  # doctest: +ELLIPSIS
-<function make_all at ...>
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = storemod.write(d / "demo.sqlite", [
+...     {"hash": f"h{w}{s}", "target": "sq", "dim": 1, "activation": "relu", "width": w, "depth": 1,
+...      "params": 3 * w + 1, "seed": s, "dtype": "float64", "status": "ok", "test_rmse": 1.0 / w ** 2,
+...      "history": [[0, 1.0], [10, 1.0 / w]]} for w in (4, 8, 16) for s in (0, 1)])
+>>> [p.name for p in make_all(d / "demo.sqlite", d / "figs")]
+['demo_slopes.csv', 'demo_sq_depth1_error_vs_params.png', 'demo_sq_depth1_training.png']
 """
 from __future__ import annotations
 
