@@ -233,7 +233,7 @@ def target(t, where: str = "targets[0]") -> TargetSpec:
     >>> target({"name": "bad", "expr": "x0 + y", "dim": 1}, "targets[3]")
     Traceback (most recent call last):
     ...
-    experiments.spec.SpecError: targets[3].expr: unknown variables y (allowed: x0)
+    experiments.spec.SpecError: targets[3].expr: target 'bad': unknown variables y (allowed: x0)
     """
     if not isinstance(t, dict):
         _fail(where, f"must be a table, got {t!r}")
@@ -268,8 +268,12 @@ def target(t, where: str = "targets[0]") -> TargetSpec:
     dim = _int(t["dim"], where + ".dim", 1, MAX_DIM)
     if not isinstance(t["expr"], str):
         _fail(where + ".expr", f"must be a string, got {t['expr']!r}")
-    expr = _parse_expr(t["expr"], dim, where + ".expr")
-    _check_values(_lambdify(expr, dim), dim, where + ".expr")
+    fieldname = f"{where}.expr"
+    try:
+        expr = _parse_expr(t["expr"], dim, fieldname)
+        _check_values(_lambdify(expr, dim), dim, fieldname)
+    except SpecError as e:   # name the target too: "targets[0].expr: target 'wave': ..."
+        raise SpecError(str(e).replace(f"{fieldname}: ", f"{fieldname}: target {name.strip()!r}: ", 1)) from None
     return TargetSpec(name.strip(), expr, dim, n)
 
 
