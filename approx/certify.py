@@ -132,7 +132,7 @@ def breakpoints_1d(net, interval, max_points: int = MAX_POINTS):
     outputs there, (outputs, P+1) object array of fmpq; the net is affine
     between neighbours.  Hidden activations must be relu or identity.
 
-    >>> X, V = breakpoints_1d(square_net_example(), (-1, 1))
+    >>> X, V = breakpoints_1d(abs_net_example(), (-1, 1))
     >>> [str(x) for x in X], [str(v) for v in V[0]]
     (['-1', '0', '1'], ['1', '0', '1'])
     """
@@ -161,7 +161,7 @@ def breakpoints_1d(net, interval, max_points: int = MAX_POINTS):
     return X, H
 
 
-def square_net_example():
+def abs_net_example():
     """|x| as a one-hidden-layer net (used in examples)."""
     from approx import Layer, Net, act
     return Net([Layer([[1], [-1]], [0, 0], act.relu()), Layer([[1, 1]], [0])])
@@ -174,7 +174,7 @@ def _slopes(X, V):
 def count_pieces_1d(net, interval, max_points: int = MAX_POINTS) -> int:
     """Exact number of maximal affine pieces of the (vector) output on ``interval``.
 
-    >>> count_pieces_1d(square_net_example(), (-1, 1)), count_pieces_1d(square_net_example(), (1, 2))
+    >>> count_pieces_1d(abs_net_example(), (-1, 1)), count_pieces_1d(abs_net_example(), (1, 2))
     (2, 1)
     """
     X, V = breakpoints_1d(net, interval, max_points)
@@ -188,7 +188,7 @@ def count_pieces_1d(net, interval, max_points: int = MAX_POINTS) -> int:
 def pieces_1d(net, interval, max_points: int = MAX_POINTS) -> list[tuple]:
     """Maximal affine pieces of a one-output ReLU net: (x_lo, x_hi, slope, intercept), exact.
 
-    >>> [tuple(str(v) for v in p) for p in pieces_1d(square_net_example(), (-1, 2))]
+    >>> [tuple(str(v) for v in p) for p in pieces_1d(abs_net_example(), (-1, 2))]
     [('-1', '0', '-1', '0'), ('0', '2', '1', '0')]
     """
     X, V = breakpoints_1d(net, interval, max_points)
@@ -207,7 +207,7 @@ def pieces_1d(net, interval, max_points: int = MAX_POINTS) -> list[tuple]:
 def max_slope_1d(net, interval, max_points: int = MAX_POINTS) -> Fraction:
     """Exact Lipschitz constant of a one-input, one-output ReLU net on ``interval``.
 
-    >>> max_slope_1d(square_net_example(), (-1, 1))
+    >>> max_slope_1d(abs_net_example(), (-1, 1))
     Fraction(1, 1)
     """
     X, V = breakpoints_1d(net, interval, max_points)
@@ -335,7 +335,7 @@ def sup_error_1d(net, poly, interval, max_points: int = MAX_POINTS) -> SupError:
     ``act.relu()``, ``act.poly(c)``...) for a piecewise-polynomial target.
 
     >>> from approx import act
-    >>> sup_error_1d(square_net_example(), act.relu(), (-1, 1)).bound    # |x| vs ReLU(x)
+    >>> sup_error_1d(abs_net_example(), act.relu(), (-1, 1)).bound    # |x| vs ReLU(x)
     Fraction(1, 1)
     """
     lo, hi = (to_fraction(v) for v in interval)
@@ -418,12 +418,13 @@ def polyrelu_net_bound(plan, gadgets, max_points: int = 200_000) -> dict:
             c = gadget_certificate(g, row, max_points)
             methods.add(c["method"])
             certs.append({"layer": p["layer"], "method": c["method"], "error": c["error"], "pieces": c["pieces"]})
+            prior = polyrelu_activation_error(row, p["tau"])      # proved, <= tau
             if c["method"] == "certified":
-                worst = max(worst, c["error"])
+                worst = max(worst, min(c["error"], prior))       # both are upper bounds
                 if slope is not None:
                     slope = max(slope, c["lipschitz"])
             else:                                 # proved budget, and no exact slope
-                worst = max(worst, polyrelu_activation_error(row, p["tau"]))
+                worst = max(worst, prior)
                 slope = None
         taus.append(worst)
         lip_net = None if (slope is None or lip_net is None) else lip_net * p["norm"] * slope / p["R"]
@@ -443,7 +444,7 @@ def pointwise_error_1d(net, target, interval, max_points: int = MAX_POINTS) -> d
 
     >>> from approx import Net, Layer, act
     >>> f = Net([Layer([[1]], [0], act.relu()), Layer([[1]], [0])])
-    >>> pointwise_error_1d(square_net_example(), f, (-1, 1))['max']
+    >>> pointwise_error_1d(abs_net_example(), f, (-1, 1))['max']
     Fraction(1, 1)
     """
     X, V = breakpoints_1d(net, interval, max_points)

@@ -229,7 +229,10 @@ def polyrelu_activation(coeffs, eps) -> Net:
     >>> float(g.eval([[-0.5], [0.5]])[0, 0])
     0.0
     """
-    a = [to_fraction(c) for c in (coeffs.tolist() if hasattr(coeffs, "tolist") else coeffs)]
+    try:
+        a = [to_fraction(c) for c in (coeffs.tolist() if hasattr(coeffs, "tolist") else coeffs)]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"coeffs: {exc}") from None
     if len(a) < 2:
         raise ValueError("coeffs: need a_0 .. a_r with r >= 1")
     eps = to_fraction(eps)

@@ -132,6 +132,8 @@ def test_bad_input():
         polyrelu_activation([0, 1], 0)
     with pytest.raises(ValueError, match="coeffs"):
         polyrelu_activation([1], Fraction(1, 2))
+    with pytest.raises(ValueError, match="coeffs"):
+        polyrelu_activation([0, float("nan")], Fraction(1, 2))
     with pytest.raises(ValueError, match="m must"):
         square_net(-1)
     with pytest.raises(ValueError, match="M must"):
