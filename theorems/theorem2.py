@@ -140,9 +140,10 @@ def upper_case(d, K, L, per_neuron, bits, seed: int = 0, grid_points: int = 100_
             row.update(grid_measured=None, grid_bound=None, ok=cert["bound"] <= eps)
         else:
             lip = float(lip + cert["lipschitz_target"])
-            n = max(2, math.ceil(lip * 2 / float(eps - cert["bound"]) / 2) + 1)   # margin <= eps - certified
-            if n ** d > grid_points:
-                n = max(2, int(grid_points ** (1 / d)))
+            need = max(2, math.ceil(lip / float(eps - cert["bound"])) + 1)   # margin <= eps - certified
+            n = max(2, int(round(grid_points ** (1 / d))))                       # use the grid budget
+            if n < need <= 10 * n:
+                n = need
             gr = sup_error_grid(g, f, n, lip)
             row.update(grid_measured=gr["measured"], grid_margin=gr["margin"], grid_bound=gr["bound"],
                        grid_points=gr["points"])
