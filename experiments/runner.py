@@ -228,7 +228,7 @@ def run_sweep(spec_path, store=None, device=None, backend="local", progress=True
     be = backends.get(backend, device=sp.device)   # SpecError for an unknown/unavailable backend
     storemod.create(path)
     n_todo = sum(len(g["runs"]) for g in todo)
-    errors = []
+    errors, failed = [], []
     bar = _Progress(progress, total=n_todo, skipped=len(runs) - n_todo, name=sp.name)
     with bar:
         for g, rows, exc in be.map(execute, todo, sp.device):
@@ -238,7 +238,12 @@ def run_sweep(spec_path, store=None, device=None, backend="local", progress=True
                               f"seeds {[r['seed'] for r in g['runs']]}: {type(exc).__name__}: {exc}")
             else:
                 storemod.write(path, rows)
+                failed += [f"{r['target']}/{r['activation']}/w{r['width']}/d{r['depth']}/seed {r['seed']}: "
+                           f"{r['fail_reason']}" for r in rows if r["status"] != "ok"]
             bar.advance(len(g["runs"]))
+    if failed and progress:
+        from rich.console import Console
+        Console(stderr=True).print(f"{len(failed)} run(s) stored as failed, e.g. {failed[0]}", soft_wrap=True)
     if errors:
         raise RunError(f"{len(errors)} group(s) failed (finished groups are stored; rerun to retry): "
                        + "; ".join(errors[:3]))
