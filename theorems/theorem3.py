@@ -28,7 +28,7 @@ import numpy as np
 from scipy import stats
 
 from approx.sobolev import family
-from approx.sobolev_net import approximant, partition_of_unity, taylor_bound
+from approx.sobolev_net import approximant, partition_of_unity
 from theorems.report import Report
 
 STATEMENT = ("every f in the unit ball of W^{n,inf}([0,1]^d) is eps-approximated by a PolyReLU network "
@@ -227,6 +227,8 @@ def check(level: str = "quick") -> Report:
         f["not_shallower"] = bool(f["slope"] <= -0.9 * n / d)
         f["significantly_shallower"] = bool(f["lo"] > -0.9 * n / d)
         slopes[f"d={d},n={n}"] = f
+        f["err*N^n range"] = [min(r["err_N^n"] for r in pr), max(r["err_N^n"] for r in pr)]
+        f["params/(N+1)^d range"] = [min(r["params/(N+1)^d"] for r in pr), max(r["params/(N+1)^d"] for r in pr)]
         if d == 1 or level == "full":
             eq += equal_eps(d, n)
     # size at equal guaranteed eps: PolyReLU flat, ReLU/PolyReLU growing in ln(1/eps)
