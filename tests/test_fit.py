@@ -223,3 +223,16 @@ def test_float32_trains():
                                             {"optimizer": "lbfgs", "steps": 10}])
     assert m.theta.dtype == torch.float32
     assert all(r["status"] == "ok" and r["train_rmse"] < r["history"][0][1] for r in res)
+
+
+def test_bench_row_compares_the_same_models():
+    from benchmarks import batched_training as bench
+    row = bench.compare(8, torch.float64, "cpu", models=3, points=32, steps=4)
+    assert {"name", "device", "dtype", "baseline_s", "ours_s", "ratio"} <= set(row)
+    assert row["ratio"] == pytest.approx(row["baseline_s"] / row["ours_s"])
+    assert row["max_rel_loss_diff"] < 1e-9  # float64: batched and one-by-one agree
+
+
+def test_tune_malloc_is_idempotent():
+    first = fit_optim.tune_malloc()
+    assert isinstance(first, bool) and fit_optim.tune_malloc() == first
