@@ -369,6 +369,8 @@ def train_group(model: BatchedMLP, x_train, y_train, schedule, x_test=None, y_te
         te, tl = _rmse(model, theta, xt, yt)
     out = []
     for i in range(model.n_models):
+        if run.fail_step[i] is None and (not run.history[i] or run.history[i][-1][0] != total):
+            run.history[i].append((total, float(tr[i])))
         d = {"status": "failed" if run.fail_step[i] is not None else "ok",
              "fail_step": run.fail_step[i], "fail_reason": run.fail_reason[i],
              "steps": run.fail_step[i] if run.fail_step[i] is not None else total,

@@ -232,7 +232,8 @@ def lm(prob, theta, ph, run, tick):
         r = prob.residuals(theta)
     loss = (r * r).sum(1)
     J = prob.jacobian(theta)
-    run.check(None, loss, J.flatten(1), s0, "lm")
+    idx = run.rows()
+    run.check(idx, _take(loss, idx), _take(J, idx).flatten(1), s0, "lm")
     pts = r.shape[1]
     chunk = max(1, int(2 ** 28 // (8 * (pts + n) * n)))  # keep each QR system under ~256 MB
     for k in range(steps):

@@ -143,7 +143,8 @@ def test_lm_reaches_1e8_on_a_tanh_teacher():
 
 def test_nonfinite_model_fails_and_group_goes_on():
     y = target(X)
-    sched = [{"optimizer": "adam", "steps": 20, "lr": 1e-2}, {"optimizer": "lbfgs", "steps": 5}]
+    sched = [{"optimizer": "adam", "steps": 20, "lr": 1e-2}, {"optimizer": "lbfgs", "steps": 5},
+             {"optimizer": "lm", "steps": 3}]
     m = fit.BatchedMLP("relu2", 1, 8, 3, seeds=[0, 1])
     with torch.no_grad():
         m.theta[1] *= 1e90  # relu2 over three layers overflows: loss inf at the first step
@@ -178,7 +179,8 @@ def test_results_report_test_errors_and_progress():
     m = fit.BatchedMLP("silu", 1, 4, 1, seeds=[0])
     r = fit.train_group(m, X, target(X), [{"optimizer": "adam", "steps": 7}], X, target(X),
                         on_step=lambda s, n: ticks.append((s, n)), log_every=3)[0]
-    assert ticks[-1] == (7, 7) and [s for s, _ in r["history"]] == [0, 3, 6]
+    assert ticks[-1] == (7, 7) and [s for s, _ in r["history"]] == [0, 3, 6, 7]
+    assert r["history"][-1][1] == r["train_rmse"]
     assert r["test_rmse"] == pytest.approx(r["train_rmse"]) and r["test_linf"] >= r["test_rmse"]
 
 
