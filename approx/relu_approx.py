@@ -113,8 +113,12 @@ def product_error(M, m: int) -> Fraction:
     return 6 * to_fraction(M) ** 2 * square_error(m)
 
 
-def _pow2_at_least(v: Fraction) -> Fraction:
-    """Smallest power of two >= v (v > 0)."""
+def pow2_at_least(v: Fraction) -> Fraction:
+    """Smallest power of two >= v (v > 0); ranges are powers of two so weights stay dyadic.
+
+    >>> pow2_at_least(Fraction(3, 4)), pow2_at_least(5)
+    (Fraction(1, 1), Fraction(8, 1))
+    """
     k = 0
     while Fraction(2) ** k < v:
         k += 1
@@ -157,7 +161,7 @@ def horner_plan(coeffs, eps) -> list[dict]:
     for i in range(r - 2, -1, -1):
         B = sum(abs(v) for v in a[i + 1:])           # |y_{i+1}| <= B on [0, 1]
         slack = 0 if i == r - 2 else eps             # y_{r-1} is exact, later inputs carry <= eps
-        M = _pow2_at_least(max(Fraction(1), B + slack))
+        M = pow2_at_least(max(Fraction(1), B + slack))
         m = levels_for(M, eps / (r - 1))
         steps.append({"i": i, "M": M, "m": m, "error": product_error(M, m)})
     return steps
@@ -305,7 +309,7 @@ def polyrelu_net_plan(net: Net, eps) -> list[dict]:
         rows = a.rows(L.shape[0])
         norm = max(sum(abs(w) for w in row) for row in W)
         Rt = max(sum(abs(w) for w in row) * Hin + abs(bj) for row, bj in zip(W, b))
-        R = _pow2_at_least(Rt + max(Rt / 8, Fraction(1, 1024)))     # slack R - Rt for errors
+        R = pow2_at_least(Rt + max(Rt / 8, Fraction(1, 1024)))     # slack R - Rt for errors
         plan.append({"layer": l, "R": R, "slack": R - Rt, "norm": norm, "W": W, "b": b,
                      "lip": max(_poly_lip(r, R) for r in rows),
                      "rows": [tuple(c * R ** i for i, c in enumerate(r)) for r in rows]})

@@ -41,7 +41,7 @@ from approx import Layer, Net, act
 from approx.certify import (count_pieces_1d, pointwise_error_1d, polyrelu_net_bound, single_thread,
                             sup_error_1d, sup_error_grid)
 from approx.compose import linear, sequential
-from approx.relu_approx import (_pow2_at_least, layer_gadgets, polyrelu_activation, polyrelu_net,
+from approx.relu_approx import (pow2_at_least, layer_gadgets, polyrelu_activation, polyrelu_net,
                                 polyrelu_net_plan, square_error, square_net)
 from theorems.report import Report, figure_dir
 
@@ -69,7 +69,7 @@ def _dyadic_row(rng, n: int, total: Fraction, num: int = 8) -> list[Fraction]:
     ints = [int(v) for v in rng.integers(-num, num + 1, n)]
     if not any(ints):
         ints[int(rng.integers(n))] = 1
-    scale = _pow2_at_least(Fraction(sum(abs(v) for v in ints)) / total)
+    scale = pow2_at_least(Fraction(sum(abs(v) for v in ints)) / total)
     return [Fraction(v) / scale for v in ints]
 
 
