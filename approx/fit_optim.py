@@ -235,7 +235,8 @@ def lm(prob, theta, ph, run, tick):
     idx = run.rows()
     run.check(idx, _take(loss, idx), _take(J, idx).flatten(1), s0, "lm")
     pts = r.shape[1]
-    chunk = max(1, int(2 ** 28 // (8 * (pts + n) * n)))  # keep each QR system under ~256 MB
+    k_small = min(pts, n)
+    chunk = max(1, int(2 ** 28 // (8 * (pts + n) * k_small)))  # keep each QR system under ~256 MB
     for k in range(steps):
         s = s0 + k
         live = run.active & ~done
@@ -246,12 +247,7 @@ def lm(prob, theta, ph, run, tick):
         delta = torch.empty(rows.numel(), n, dtype=theta.dtype, device=theta.device)
         for a in range(0, rows.numel(), chunk):
             rr = rows[a:a + chunk]
-            Jc = J[rr]
-            D2 = (Jc * Jc).sum(1)
-            D2 = D2.mean(1, keepdim=True).expand_as(D2).clamp_min(1e-300)
-            A = torch.cat([Jc, torch.diag_embed((lam[rr, None] * D2).sqrt())], dim=1)
-            B = torch.cat([-r[rr], r.new_zeros(rr.numel(), n)], dim=1)[..., None]
-            delta[a:a + rr.numel()] = torch.linalg.lstsq(A, B).solution[..., 0]
+            delta[a:a + rr.numel()] = _lm_step(J[rr], r[rr], lam[rr])
         idx = None if rows.numel() == M else rows
         th_try = _take(theta, idx) + delta
         with torch.no_grad():
@@ -275,6 +271,24 @@ def lm(prob, theta, ph, run, tick):
             run.check(ar, loss[ar], J[ar].flatten(1), s + 1, "lm")
         tick(s + 1)
     return theta
+
+
+def _lm_step(J, r, lam):
+    """argmin_d |J d + r|^2 + mu |d|^2 per model, mu = lam * mean(diag J^T J), by QR least squares:
+    primal [J; sqrt(mu) I] d = [-r; 0] when points >= params, else the dual
+    [J^T; sqrt(mu) I] y = [0; -r / sqrt(mu)], d = J^T y (the same d: (J^T J + mu)^-1 J^T = J^T (J J^T + mu)^-1),
+    which solves a points x points system instead of params x params."""
+    m, P, n = J.shape
+    mu = (lam * (J * J).sum((1, 2)) / n).clamp_min(1e-300)
+    root = mu.sqrt()[:, None]
+    if P >= n:
+        A = torch.cat([J, torch.diag_embed(root.expand(m, n))], dim=1)
+        B = torch.cat([-r, r.new_zeros(m, n)], dim=1)[..., None]
+        return torch.linalg.lstsq(A, B).solution[..., 0]
+    A = torch.cat([J.transpose(1, 2), torch.diag_embed(root.expand(m, P))], dim=1)
+    B = torch.cat([r.new_zeros(m, n), -r / root], dim=1)[..., None]
+    y = torch.linalg.lstsq(A, B).solution
+    return (J.transpose(1, 2) @ y)[..., 0]
 
 
 STEPPERS = {"adam": adam, "lbfgs": lbfgs, "lm": lm}

@@ -128,7 +128,7 @@ PRECISION_SCHEDULE = [{"optimizer": "adam", "steps": 3000, "lr": 1e-2, "lr_end":
 
 
 def precision(activations=fit.ACTIVATIONS, widths=(8, 16, 32), depths=(1, 2), seeds=range(4),
-              schedule=PRECISION_SCHEDULE, points=256, test_points=4096, device="cpu"):
+              schedule=PRECISION_SCHEDULE, points=256, test_points=4096, device="cpu", max_params=600):
     """Measured, float64: train every (activation, width, depth) group on f(x) = sin(pi x) on
     [-1, 1] (``points`` Chebyshev nodes; test: ``test_points`` uniform random points) and return
     one row per activation with its best test RMSE and where it was reached."""
@@ -142,7 +142,7 @@ def precision(activations=fit.ACTIVATIONS, widths=(8, 16, 32), depths=(1, 2), se
         best = None
         for w in widths:
             for d in depths:
-                if fit.count_params(a, 1, w, d) > 2000:
+                if fit.count_params(a, 1, w, d) > max_params:
                     continue
                 m = fit.BatchedMLP(a, 1, w, d, list(seeds), dtype=dt, device=device)
                 t0 = time.perf_counter()
