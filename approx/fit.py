@@ -337,6 +337,7 @@ def train_group(model: BatchedMLP, x_train, y_train, schedule, x_test=None, y_te
     [(step, train_rmse), ...] every ``log_every`` steps, wall_s (the group's).
     A model whose loss or gradient turns non-finite is frozen and marked failed;
     the others go on. The trained parameters stay in ``model.theta``.
+    ``on_step(step, total)`` is called with the number of steps done (increasing).
 
     >>> x = torch.linspace(-1, 1, 32, dtype=torch.float64)[:, None]
     >>> m = BatchedMLP("tanh", 1, 8, 1, seeds=[0, 1])
@@ -357,10 +358,17 @@ def train_group(model: BatchedMLP, x_train, y_train, schedule, x_test=None, y_te
     t0 = time.perf_counter()
     with fit_optim.malloc_tuned(model.theta.device):
         theta = model.theta.detach().clone()
+        ticked = [0]
+
+        def tick(step):  # monotone, never repeats; phases that stop early jump to their end
+            if on_step is not None and step > ticked[0]:
+                ticked[0] = step
+                on_step(step, total)
+
         for ph in phases:
-            theta = fit_optim.STEPPERS[ph["optimizer"]](prob, theta, ph, run,
-                                                        lambda s: on_step and on_step(s, total))
+            theta = fit_optim.STEPPERS[ph["optimizer"]](prob, theta, ph, run, tick)
             run.phase_offset += ph["steps"]
+            tick(run.phase_offset)
         with torch.no_grad():
             model.theta.copy_(theta)
     wall = time.perf_counter() - t0

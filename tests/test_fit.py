@@ -179,7 +179,7 @@ def test_results_report_test_errors_and_progress():
     m = fit.BatchedMLP("silu", 1, 4, 1, seeds=[0])
     r = fit.train_group(m, X, target(X), [{"optimizer": "adam", "steps": 7}], X, target(X),
                         on_step=lambda s, n: ticks.append((s, n)), log_every=3)[0]
-    assert ticks[-1] == (7, 7) and [s for s, _ in r["history"]] == [0, 3, 6, 7]
+    assert ticks == [(s, 7) for s in range(1, 8)] and [s for s, _ in r["history"]] == [0, 3, 6, 7]
     assert r["history"][-1][1] == r["train_rmse"]
     assert r["test_rmse"] == pytest.approx(r["train_rmse"]) and r["test_linf"] >= r["test_rmse"]
 
@@ -260,3 +260,15 @@ def test_lm_with_more_params_than_points():
     res = fit.train_group(m, x, torch.cos(3 * x), [{"optimizer": "lm", "steps": 60}])
     # observed: 0.75 -> 8e-4 and 0.73 -> 5e-4 (ill-conditioned interpolation: linear convergence)
     assert all(r["status"] == "ok" and r["train_rmse"] < r["history"][0][1] / 100 for r in res), res
+
+
+def test_lbfgs_converged_models_stop_and_progress_completes():
+    ticks = []
+    m = fit.BatchedMLP("relu", 1, 4, 1, seeds=[0, 1])
+    th0 = m.theta.detach().clone()
+    res = fit.train_group(m, X, target(X), [{"optimizer": "lbfgs", "steps": 50, "tol_grad": 1e9}],
+                          on_step=lambda s, n: ticks.append(s))
+    assert ticks[-1] == 50 and all(r["status"] == "ok" for r in res)
+    step = (m.theta.detach() - th0).norm(dim=1)
+    assert torch.all(step > 0)  # one step taken, then |grad| <= tol_grad: converged and frozen
+    assert [s for s, _ in res[0]["history"]] == [0, 50]
