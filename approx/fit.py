@@ -323,9 +323,16 @@ class Problem:
 
 
 def _rmse(model, theta, x, y):
+    """Per-model RMSE and max error, in chunks of points (hidden activations under ~256 MB)."""
+    pts = x.shape[-2]
+    step = max(1, 2 ** 25 // (model.n_models * model.width))
+    sq, mx = theta.new_zeros(model.n_models), theta.new_zeros(model.n_models)
     with torch.no_grad():
-        err = model.forward_theta(theta, x) - y
-        return err.pow(2).mean(dim=(1, 2)).sqrt(), err.abs().amax(dim=(1, 2))
+        for a in range(0, pts, step):
+            err = model.forward_theta(theta, x[..., a:a + step, :]) - y[..., a:a + step, :]
+            sq += err.pow(2).sum(dim=(1, 2))
+            mx = torch.maximum(mx, err.abs().amax(dim=(1, 2)))
+    return (sq / pts).sqrt(), mx
 
 
 def train_group(model: BatchedMLP, x_train, y_train, schedule, x_test=None, y_test=None,
