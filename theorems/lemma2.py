@@ -38,7 +38,7 @@ STATEMENT = ("for |a_i| <= 1 and eps in (0, 1) a ReLU network of size O(ln^2(1/e
 LEVELS = {
     "quick": {"r": [2, 3, 4], "bits": list(range(4, 41, 4)), "certify_bits": 40, "certify_seconds": 2.0,
               "grid": 20001},
-    "full": {"r": list(range(2, 9)), "bits": list(range(4, 41, 2)), "certify_bits": 40, "certify_seconds": 60.0,
+    "full": {"r": list(range(2, 9)), "bits": list(range(4, 41, 2)), "certify_bits": 40, "certify_seconds": 15.0,
              "grid": 400001},
 }
 MAX_POINTS = 300_000
