@@ -228,7 +228,11 @@ def _sobolev_registry(fieldname: str) -> dict:
 
 
 def target(t, where: str = "targets[0]") -> TargetSpec:
-    """Validate one target table: {name, expr, dim} or {name?, registry}.
+    """Validate one target table: {name, expr, dim, n?} or {name?, registry}.
+
+    ``n`` (optional) claims the target lies in F_{n,d}, the unit W^{n,inf}
+    ball of Theorem 3; it is certified (approx.sobolev) and draws the
+    Theorem 3 reference rate -n/d in the figures.
 
     >>> target({"name": "bad", "expr": "x0 + y", "dim": 1}, "targets[3]")
     Traceback (most recent call last):
@@ -274,7 +278,24 @@ def target(t, where: str = "targets[0]") -> TargetSpec:
         _check_values(_lambdify(expr, dim), dim, fieldname)
     except SpecError as e:   # name the target too: "targets[0].expr: target 'wave': ..."
         raise SpecError(str(e).replace(f"{fieldname}: ", f"{fieldname}: target {name.strip()!r}: ", 1)) from None
+    if n is not None:
+        _check_ball(expr, dim, n, f"{where}.n", name.strip())
     return TargetSpec(name.strip(), expr, dim, n)
+
+
+def _check_ball(expr: str, dim: int, n: int, fieldname: str, name: str) -> None:
+    """A target given with ``n`` claims to lie in F_{n,d}, the unit W^{n,inf} ball
+    (Theorem 3); approx.sobolev certifies the norm bound or refuses it."""
+    import sympy
+    try:
+        from approx import sobolev
+    except ImportError:
+        _fail(fieldname, "checking a target's Sobolev ball needs approx.sobolev, which this checkout lacks")
+    xs = [sympy.Symbol(f"x{i}", real=True) for i in range(dim)]
+    try:
+        sobolev.Target.from_sympy(sympy.sympify(expr, locals={str(x): x for x in xs}), xs, n=n)
+    except ValueError as e:
+        _fail(fieldname, f"target {name!r} is not in the unit W^{{{n},inf}} ball on [0,1]^{dim}: {e}")
 
 
 def _parse_expr(s: str, dim: int, fieldname: str) -> str:

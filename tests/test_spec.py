@@ -130,3 +130,11 @@ def test_shipped_specs():
     assert paper.device == "cuda" and max(paper.widths) == 1024 and len(paper.seeds) >= 3
     assert set(paper.activations) == set(fit.ACTIVATIONS)
     assert {t.dim for t in paper.targets} == {1, 2}
+
+
+def test_claimed_sobolev_ball_is_certified():
+    pytest.importorskip("approx.sobolev")
+    ok = S.parse(with_(("targets",), [{"name": "s", "expr": "sin(x0)/2", "dim": 1, "n": 2}]))
+    assert ok.targets[0].n == 2
+    with pytest.raises(S.SpecError, match=r"^targets\[0\]\.n: target 's3' is not in the unit W\^\{2,inf\} ball"):
+        S.parse(with_(("targets",), [{"name": "s3", "expr": "sin(3*x0)", "dim": 1, "n": 2}]))
