@@ -129,7 +129,7 @@ def test_sigkill_at_a_random_moment_then_resume(tmp_path):
     """A real `polycom sweep` subprocess killed by SIGKILL mid-sweep: the rerun ends
     with exactly one row per run and keeps every row stored before the kill."""
     spec = write_spec(tmp_path, acts='["relu", "tanh", "relu2"]', widths="[4, 6, 8, 10]", seeds="[0, 1]",
-                      schedule='[{optimizer = "adam", steps = 150, lr = 1e-2}]')
+                      schedule='[{optimizer = "adam", steps = 300, lr = 1e-2}]')
     db = tmp_path / "s.sqlite"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.Popen([sys.executable, "-m", "polycom_cli", "sweep", str(spec), "--store", str(db)],
@@ -138,6 +138,7 @@ def test_sigkill_at_a_random_moment_then_resume(tmp_path):
     while time.time() < t_end and not store.done_hashes(db):   # wait for the first stored group
         time.sleep(0.05)
     time.sleep(random.uniform(0.0, 1.0))
+    assert proc.poll() is None, "the sweep finished before the kill: make its groups longer"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
