@@ -72,6 +72,8 @@ def test_report_structure_and_verdict(small_report):
     assert rep.details["partition_of_unity_exact"] is True
     assert {r["kind"] for r in rep.evidence} == {"polyrelu", "relu"}
     assert "within 10%" in rep.key_figure
+    eq = rep.details["slopes"]["d=1,n=4"]["ratio_at_equal_measured_error"]
+    assert len(eq) >= 2 and all(r > 1 for _, r in eq) and eq[-1][1] > eq[0][1]   # grows as err falls
 
 
 def test_figures_written(small_report):

@@ -172,6 +172,29 @@ def equal_eps(d: int, n: int, fam: str = "kink") -> list[dict]:
     return rows
 
 
+def equal_measured_error(rows) -> list[dict]:
+    """ReLU/PolyReLU params at equal *measured* error: the ReLU size is interpolated
+    (log-log, between its measured points) at each PolyReLU error inside the ReLU range.
+
+    >>> rows = [dict(kind="polyrelu", params=100, err=1e-3), dict(kind="relu", params=200, err=1e-2),
+    ...         dict(kind="relu", params=2000, err=1e-4)]
+    >>> round(equal_measured_error(rows)[0]["ratio"], 6)     # sqrt(40): ReLU params 632 at error 1e-3
+    6.324555
+    """
+    pr = [r for r in rows if r["kind"] == "polyrelu"]
+    rl = sorted((r for r in rows if r["kind"] == "relu"), key=lambda r: r["err"])
+    if len(rl) < 2:
+        return []
+    le, lp = np.log([r["err"] for r in rl]), np.log([r["params"] for r in rl])
+    out = []
+    for r in pr:
+        if le[0] <= math.log(r["err"]) <= le[-1]:
+            q = float(np.exp(np.interp(math.log(r["err"]), le, lp)))
+            out.append({"err": r["err"], "ln(1/err)": -math.log(r["err"]), "params_polyrelu": r["params"],
+                        "params_relu": q, "ratio": q / r["params"]})
+    return out
+
+
 def roundoff(d: int, n: int, N: int, kind: str, k: int = 4, fam: str = "kink") -> dict:
     """float64 forward pass against the exact rational forward pass (python-flint) on k dyadic
     points, and the error of the exact network against the target evaluated to 30 digits."""
@@ -219,6 +242,7 @@ def check(level: str = "quick") -> Report:
         pr = [r for r in rows if (r["d"], r["n"], r["kind"]) == (d, n, "polyrelu")]
         f = fit([r["params"] for r in pr[-TAIL:]], [r["err"] for r in pr[-TAIL:]])
         f["all_points_slope"] = fit([r["params"] for r in pr], [r["err"] for r in pr])["slope"]
+        rl = [r for r in rows if (r["d"], r["n"], r["kind"]) == (d, n, "relu")]
         f["claimed"] = -n / d
         f["within_10pct"] = bool(abs(f["slope"] + n / d) <= 0.1 * n / d)
         f["ci_contains_claim"] = bool(f["lo"] <= -n / d <= f["hi"])
@@ -229,6 +253,8 @@ def check(level: str = "quick") -> Report:
         slopes[f"d={d},n={n}"] = f
         f["err*N^n range"] = [min(r["err_N^n"] for r in pr), max(r["err_N^n"] for r in pr)]
         f["params/(N+1)^d range"] = [min(r["params/(N+1)^d"] for r in pr), max(r["params/(N+1)^d"] for r in pr)]
+        f["ratio_at_equal_measured_error"] = [
+            (round(q["err"], 14), round(q["ratio"], 3)) for q in equal_measured_error(pr + rl)]
         if d == 1 or level == "full":
             eq += equal_eps(d, n)
     # size at equal guaranteed eps: PolyReLU flat, ReLU/PolyReLU growing in ln(1/eps)
