@@ -18,7 +18,7 @@ err = Console(stderr=True)
 
 
 def _fail(msg: str, code: int = 2):
-    err.print(f"[bold red]error:[/] {msg}")
+    err.print(f"[bold red]error:[/] {msg}", soft_wrap=True)
     raise typer.Exit(code)
 
 

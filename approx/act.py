@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from fractions import Fraction
 
 import numpy as np
@@ -104,8 +105,28 @@ class Activation:
         raise ValueError(f"{self.kind} is not a PolyReLU activation (use approx.exact for poly layers)")
 
     def float_coeffs(self) -> np.ndarray:
-        return np.array([[float(v) for v in r] for r in self.coeffs] if self.per_neuron
-                        else [float(v) for v in self.coeffs], dtype=np.float64)
+        """float64 coefficients, (r+1,) or (neurons, r+1); computed once (read-only array)."""
+        return self._float_coeffs
+
+    @cached_property
+    def _float_coeffs(self) -> np.ndarray:
+        c = np.array([[float(v) for v in r] for r in self.coeffs] if self.per_neuron
+                     else [float(v) for v in self.coeffs], dtype=np.float64)
+        c.flags.writeable = False
+        return c
+
+    @cached_property
+    def relu_power(self) -> int | None:
+        """k when this activation is exactly ReLU^k (relu, relu_pow, or a shared polyrelu e_k), else None."""
+        if self.kind == "relu":
+            return 1
+        if self.kind == "relu_pow":
+            return self.k
+        if self.kind == "polyrelu" and not self.per_neuron:
+            nz = [i for i, c in enumerate(self.coeffs) if c]
+            if len(nz) == 1 and nz[0] >= 1 and self.coeffs[nz[0]] == 1:
+                return nz[0]
+        return None
 
     def __repr__(self):
         if self.kind == "relu_pow":
@@ -121,10 +142,9 @@ class Activation:
         """Apply to pre-activations ``z`` of shape (..., neurons): numpy or torch."""
         if self.kind == "identity":
             return z
-        if self.kind == "relu":
-            return _f.relu(z)
-        if self.kind == "relu_pow":
-            return _f.relu_pow(z, self.k)
+        k = self.relu_power
+        if k is not None:  # fast path: relu, relu_pow and shared polyrelu e_k
+            return _f.relu(z) if k == 1 else _f.relu_pow(z, k)
         c = self.float_coeffs()
         if hasattr(z, "new_tensor"):
             c = z.new_tensor(c)

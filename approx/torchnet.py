@@ -51,10 +51,8 @@ class TorchNet(nn.Module):
             z = z + b
             if a.kind == "identity":
                 h = z
-            elif a.kind == "relu":
-                h = torch.relu(z)
-            elif a.kind == "relu_pow":
-                h = torch.relu(z) ** a.k
+            elif a.relu_power is not None:  # relu, relu_pow, shared polyrelu e_k
+                h = torch.relu(z) if a.relu_power == 1 else torch.relu(z) ** a.relu_power
             else:
                 c = getattr(self, f"c{i}")
                 y = torch.relu(z) if a.kind == "polyrelu" else z
