@@ -39,13 +39,20 @@ def _claims_table(reports) -> Table:
     return t
 
 
-def run_verify(claims: list[str], level: str):
+def run_verify(claims: list[str], level: str, figures: bool = True):
     import theorems
+    from figures.claims import draw
     reports = []
-    for cid in claims:
-        with console.status(f"checking {cid} ({level}) ..."):
-            reports.append(theorems.run_claim(cid, level))
-        console.print(f"  {cid}: {reports[-1].verdict} ({reports[-1].seconds:.1f} s)")
+    for i, cid in enumerate(claims, 1):
+        with console.status(f"[{i}/{len(claims)}] checking {cid} ({level}) ..."):
+            rep = theorems.run_claim(cid, level)
+            if figures:
+                try:
+                    draw(rep)
+                except Exception as exc:  # a broken figure never hides a check's result
+                    rep.details["figure_error"] = repr(exc)
+        reports.append(rep)
+        console.print(f"  {cid}: {rep.verdict} ({rep.seconds:.1f} s)")
     return reports
 
 

@@ -5,6 +5,7 @@ from fractions import Fraction
 import pytest
 
 from theorems import lemma2
+from figures.claims import draw  # noqa: E402
 
 
 def test_sweep_rows_are_certified_and_consistent():
@@ -33,6 +34,7 @@ def test_check_small_config(monkeypatch, tmp_path):
     monkeypatch.setitem(lemma2.LEVELS, "quick", {"r": [2, 3], "bits": [4, 8, 12, 16, 20], "certify_bits": 8,
                                                  "grid": 2001})
     rep = lemma2.check("quick")
+    assert draw(rep) and rep.figures
     assert rep.passed and rep.verdict == "holds with caveat"
     assert "p = 1.00" in rep.key_figure
     assert len(rep.evidence) == 10 and all(p.startswith(str(tmp_path)) for p in rep.figures)

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from theorems import polynorm
+from figures.claims import draw  # noqa: E402
 
 
 def synthetic(ratio: float, slope_norm: float) -> pd.DataFrame:
@@ -52,6 +53,7 @@ def test_check_runs_a_real_equal_parameter_sweep(monkeypatch, tmp_path):
                       "schedule": [{"optimizer": "adam", "steps": 30, "lr": 1e-2}]}}
     monkeypatch.setitem(polynorm.LEVELS, "quick", tiny)
     rep = polynorm.check("quick")
+    assert draw(rep) and rep.figures
     assert rep.id == "PN" and rep.method == "measured" and rep.passed
     assert rep.verdict in ("holds with caveat", "inconclusive")
     assert len(rep.evidence) == 1 and rep.evidence[0]["equal_params"]

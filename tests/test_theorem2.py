@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from theorems import theorem2 as t2
+from figures.claims import draw  # noqa: E402
 
 
 def test_random_polyrelu_net_is_bounded_and_nondegenerate():
@@ -56,8 +57,10 @@ def test_checks_small_config(monkeypatch, tmp_path):
     monkeypatch.setitem(t2.EPS_SWEEP, "quick", (1, 2, 1, [4, 8, 12]))
     monkeypatch.setitem(t2.LOWER, "quick", {"bits": [4, 8, 12], "tight_m": [1, 2], "K": [2], "K_bits": [8, 12]})
     up = t2.check_upper("quick")
+    draw(up)
     assert up.passed and up.verdict == "holds with caveat" and up.figures
     assert up.details["eps law (fixed network)"]["r2_ln"] > up.details["eps law (fixed network)"]["r2_ln2"]
     lo = t2.check_lower("quick")
+    draw(lo)
     assert lo.passed and lo.verdict == "refuted" and lo.figures
     assert "a = e_1" in lo.key_figure

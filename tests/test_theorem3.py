@@ -78,6 +78,9 @@ def test_report_structure_and_verdict(small_report):
 
 def test_figures_written(small_report):
     import os
+
+    from figures.claims import draw
+    draw(small_report)
     names = sorted(os.path.basename(p) for p in small_report.figures)
     assert names == ["t3_log_factor.pdf", "t3_log_factor.png", "t3_rates.pdf", "t3_rates.png"]
     assert all(os.path.getsize(p) > 1000 for p in small_report.figures)

@@ -30,7 +30,7 @@ from scipy import optimize, stats
 from approx import act
 from approx.certify import single_thread, sup_error_1d
 from approx.relu_approx import polyrelu_activation, polyrelu_activation_error
-from theorems.report import Report, figure_dir
+from theorems.report import Report
 
 STATEMENT = ("for |a_i| <= 1 and eps in (0, 1) a ReLU network of size O(ln^2(1/eps)) approximates "
              "PolyReLU_a = sum_i a_i ReLU(x)^i on [-1, 1] within eps")
@@ -160,9 +160,4 @@ def check(level: str = "quick") -> Report:
                    "certified rows": sum(row["method"] == "certified" for row in rows),
                    "a priori rows": sum(row["method"] != "certified" for row in rows),
                    "grid": f"{cfg['grid']} + {cfg['grid'] // 10} points in [-1, 1], float64 (measured)"}
-    try:
-        from figures.relu_approx import lemma2_sizes
-        rep.figures = lemma2_sizes(rows, fits, figure_dir())
-    except Exception as exc:  # figures are optional; never hide a failed check behind them
-        rep.details["figure_error"] = repr(exc)
     return rep

@@ -135,7 +135,8 @@ def check(level: str = "quick") -> Report:
     with tempfile.TemporaryDirectory() as tmp:
         db = runner.run_sweep(sp, store=Path(tmp) / "pn.sqlite", progress=False)
         df = store.load(db)
-        figs = _figures(db, level)
+    kept = figure_dir().parent / f"pn_{level}.csv"  # the runs behind the verdict, for figures and referees
+    df.drop(columns=[c for c in ("history", "config") if c in df.columns]).to_csv(kept, index=False)
     planned = len(sp.targets) * len(sp.activations) * len(sp.widths) * len(sp.seeds)
     rows = compare(df)
     complete = len(df) == planned and df["hash"].is_unique
@@ -147,23 +148,13 @@ def check(level: str = "quick") -> Report:
            + "; slopes PolyReLU vs PolyNorm "
            + ", ".join(f"{r['slope_polyrelu']:.2f} vs {r['slope_polynorm']:.2f}" for r in rows))
     rep = Report("PN", STATEMENT, "measured", key_figure=key, verdict=verdict, passed=complete and equal,
-                 caveat=caveat, figures=[str(p) for p in figs])
+                 caveat=caveat)
     for r in rows:
         rep.add_row(**r)
     rep.details = {"runs": f"{len(df)} stored of {planned} planned, {int((df.status == 'ok').sum())} ok",
+                   "runs_csv": str(kept),
                    "sample": (f"float64 on cpu; {sp.train_points} uniform train points, {sp.test_points} test "
                               f"points, seeds {sp.seeds}, widths {sp.widths}, depth 2, shared coefficients"),
                    "schedule": sp.schedule,
                    "rule": f"equivalent = bootstrap 95% slope intervals overlap and 1/{RATIO_BAND:g} <= ratio <= {RATIO_BAND:g}"}
     return rep
-
-
-def _figures(db, level: str) -> list[Path]:
-    """Error-vs-params figures of the PN sweep (one per target), into figure_dir()."""
-    from figures import sweeps
-    from experiments import store
-    df = store.load(db)
-    out = []
-    for t in sorted(df["target"].unique()):
-        out.append(sweeps.error_vs_params(df, t, 2, figure_dir() / f"pn_{level}_{t}.png"))
-    return out

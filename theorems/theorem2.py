@@ -43,7 +43,7 @@ from approx.certify import (count_pieces_1d, pointwise_error_1d, polyrelu_net_bo
 from approx.compose import linear, sequential
 from approx.relu_approx import (pow2_at_least, layer_gadgets, polyrelu_activation, polyrelu_net,
                                 polyrelu_net_plan, square_error, square_net)
-from theorems.report import Report, figure_dir
+from theorems.report import Report
 
 STATEMENT_UPPER = ("a PolyReLU network f: [-1,1]^d -> [-1,1] of depth L, width K (bounded weights) is "
                    "eps-approximated in sup norm by a ReLU network of size O(K L ln^2(L/eps))")
@@ -207,11 +207,6 @@ def check_upper(level: str = "quick") -> Report:
                    "grid": f"float64, up to {GRID_POINTS[level]} points (measured)",
                    "pointwise_exact": "exact |f - g| at all breakpoints and piece midpoints of g (d = 1, small nets)",
                    "GPU": "not used (CPU only)"}
-    try:
-        from figures.relu_approx import theorem2_ratios
-        rep.figures = theorem2_ratios(rows, figure_dir())
-    except Exception as exc:
-        rep.details["figure_error"] = repr(exc)
     return rep
 
 
@@ -340,9 +335,4 @@ def check_lower(level: str = "quick") -> Report:
         rep.add_row(part="(iii) K neurons", **m)
     rep.details = {"piece bound": "one-input ReLU net with hidden widths n_l has <= prod(n_l + 1) pieces",
                    "distance": "an M-piece function is >= 1/(8 M^2) from x^2 on [0, 1]"}
-    try:
-        from figures.relu_approx import piece_counts
-        rep.figures = piece_counts(sq, figure_dir())
-    except Exception as exc:
-        rep.details["figure_error"] = repr(exc)
     return rep

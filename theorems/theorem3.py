@@ -315,9 +315,4 @@ def check(level: str = "quick") -> Report:
                                        "params": r["params_relu"]} for r in eq), key=lambda r: r["params"],
                                      default=None),
     }
-    try:
-        from figures.sobolev import make_figures
-        rep.figures = make_figures(rep)
-    except ImportError:
-        pass
     return rep
