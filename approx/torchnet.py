@@ -38,7 +38,7 @@ class TorchNet(nn.Module):
             self.register_buffer(f"W{i}", t)
             self.register_buffer(f"b{i}", torch.as_tensor(L.b, dtype=dtype, device=device))
             a = L.activation
-            c = (torch.as_tensor(a.float_coeffs(), dtype=dtype, device=device)
+            c = (torch.tensor(a.float_coeffs(), dtype=dtype, device=device)
                  if a.kind in ("poly", "polyrelu") else None)
             if c is not None:
                 self.register_buffer(f"c{i}", c)
