@@ -26,7 +26,7 @@ from fractions import Fraction
 import numpy as np
 import scipy.sparse as sp
 
-from approx import act
+from approx import act, activations
 from approx.act import Activation, to_fraction
 
 try:
@@ -191,12 +191,8 @@ class Net:
                 h = z
             elif a.kind == "relu_pow":
                 h = z ** a.k
-            else:
-                c = np.abs(a.float_coeffs())
-                acc = c[..., -1] + 0 * z
-                for i in range(c.shape[-1] - 2, -1, -1):
-                    acc = acc * z + c[..., i]
-                h = acc
+            else:  # sum |c_i| z^i bounds both poly and polyrelu for z >= 0
+                h = activations.poly(z, np.abs(a.float_coeffs()))
         return h
 
     # exact ---------------------------------------------------------------------
