@@ -15,7 +15,12 @@ per model:
   models and points), per-model damping (Nielsen's gain-ratio update;
   isotropic, in units of the mean of diag(J^T J)), and batched least-squares
   solves of [J; sqrt(lam) D] delta = [-r; 0] (QR, which
-  keeps the precision that forming J^T J would square away).
+  keeps the precision that forming J^T J would square away). With
+  ``varpro`` the last layer (the output is linear in it) is eliminated:
+  every trial point gets its exact least-squares last layer
+  (``Problem.solve_outer``) and LM steps the other parameters with Kaufman's
+  Jacobian (I - Q Q^T) J_inner, Q an orthonormal basis of the last layer's
+  Jacobian columns.
 
 >>> sorted(STEPPERS)
 ['adam', 'lbfgs', 'lm']
@@ -32,7 +37,7 @@ import torch
 OPTIONS = {
     "adam": {"lr", "lr_end", "decay", "warmup", "betas", "eps"},
     "lbfgs": {"history", "c1", "max_ls", "tol_grad"},
-    "lm": {"damping", "max_params"},
+    "lm": {"damping", "max_params", "varpro"},
 }
 
 
@@ -224,6 +229,8 @@ def lm(prob, theta, ph, run, tick):
     if n > max_params:
         raise ValueError(f"schedule.lm: a model has {n} parameters, more than max_params={max_params}; "
                          "LM is for small models (raise max_params or use lbfgs)")
+    vp = bool(ph.get("varpro", False))
+    n_in = n - prob.n_outer if vp else n  # the parameters LM steps (varpro: all but the last layer)
     lam = theta.new_full((M,), float(ph.get("damping", 1e-3)))
     nu = torch.full_like(lam, 2.0)
     done = torch.zeros(M, dtype=torch.bool, device=theta.device)
@@ -231,12 +238,34 @@ def lm(prob, theta, ph, run, tick):
     with torch.no_grad():
         r = prob.residuals(theta)
     loss = (r * r).sum(1)
-    J = prob.jacobian(theta)
+    if vp:  # start from the optimal last layer where it lowers the loss
+        idx = run.rows()
+        th_p, ok = prob.solve_outer(_take(theta, idx), idx)
+        with torch.no_grad():
+            rp = prob.residuals(th_p, idx)
+        lp = (rp * rp).sum(1)
+        ok &= torch.isfinite(lp) & (lp <= _take(loss, idx))
+        _put(theta, idx, ok, th_p)
+        _put(loss, idx, ok, lp)
+        _put(r, idx, ok, rp)
+
+    def jac(th, rows):
+        J = prob.jacobian(th, rows)
+        if not vp:
+            return J
+        fin = torch.isfinite(J).all(2).all(1)
+        J = torch.where(fin[:, None, None], J, torch.zeros_like(J))
+        Q = torch.linalg.qr(J[..., n_in:]).Q
+        Ji = J[..., :n_in]
+        Ji = Ji - Q @ (Q.transpose(1, 2) @ Ji)
+        return torch.where(fin[:, None, None], Ji, torch.full_like(Ji, math.nan))
+
+    J = jac(theta, None)
     idx = run.rows()
     run.check(idx, _take(loss, idx), _take(J, idx).flatten(1), s0, "lm")
     pts = r.shape[1]
-    k_small = min(pts, n)
-    chunk = max(1, int(2 ** 28 // (8 * (pts + n) * k_small)))  # keep each QR system under ~256 MB
+    k_small = min(pts, n_in)
+    chunk = max(1, int(2 ** 28 // (8 * (pts + n_in) * k_small)))  # keep each QR system under ~256 MB
     for k in range(steps):
         s = s0 + k
         live = run.active & ~done
@@ -244,15 +273,22 @@ def lm(prob, theta, ph, run, tick):
         run.log(s, rows, loss[live])
         if rows.numel() == 0:
             break
-        delta = torch.empty(rows.numel(), n, dtype=theta.dtype, device=theta.device)
+        delta = torch.empty(rows.numel(), n_in, dtype=theta.dtype, device=theta.device)
         for a in range(0, rows.numel(), chunk):
             rr = rows[a:a + chunk]
             delta[a:a + rr.numel()] = _lm_step(J[rr], r[rr], lam[rr])
         idx = None if rows.numel() == M else rows
-        th_try = _take(theta, idx) + delta
+        if vp:
+            th_try = _take(theta, idx).clone()
+            th_try[:, :n_in] += delta
+            th_try, ok = prob.solve_outer(th_try, idx)
+        else:
+            th_try = _take(theta, idx) + delta
         with torch.no_grad():
             rt = prob.residuals(th_try, idx)
         lt = (rt * rt).sum(1)
+        if vp:
+            lt = torch.where(ok, lt, torch.full_like(lt, math.inf))
         # Nielsen's damping update from the gain ratio (actual / predicted decrease)
         Jr = _take(J, idx)
         pred = _take(loss, idx) - (_take(r, idx) + (Jr @ delta[..., None])[..., 0]).pow(2).sum(1)
@@ -267,7 +303,7 @@ def lm(prob, theta, ph, run, tick):
         done[rows] |= lam[rows] > 1e20  # no decrease even with a tiny step: converged
         if bool(acc.any()):
             ar = rows[acc]
-            J[ar] = prob.jacobian(theta[ar], ar)
+            J[ar] = jac(theta[ar], ar)
             run.check(ar, loss[ar], J[ar].flatten(1), s + 1, "lm")
         tick(s + 1)
     return theta
