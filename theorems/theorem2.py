@@ -314,9 +314,9 @@ def check_lower(level: str = "quick") -> Report:
     rep = Report("T2-lower", STATEMENT_LOWER, "exact (counterexample, piece counts) + certified (tightness)",
                  key_figure=(f"a = e_1: PolyReLU = ReLU exactly, error 0 at sizes {[c['relu_size'] for c in ce]} "
                              f"for every eps; x^2: neurons needed >= (1/2) log2(1/(8 eps)), ours "
-                             f"{min(ratios):.2f}..{max(ratios):.2f} x that; K neurons: the piece bound gives "
-                             f"{max(m['neurons_needed'] for m in many)} neurons at most vs claimed K ln(1/eps) up "
-                             f"to {max(m['claimed_K_ln'] for m in many)}"),
+                             f"{min(ratios):.2f}..{max(ratios):.2f} x that; K nondegenerate neurons: the piece-count "
+                             f"lower bound reaches only {max(m['neurons_needed'] for m in many)} neurons vs the claimed "
+                             f"K ln(1/eps) up to {max(m['claimed_K_ln'] for m in many)} (no evidence for the factor K L)"),
                  verdict="refuted", passed=bool(ce_ok and pieces_ok and tight_ok),
                  caveat=("Refuted as stated (for every PolyReLU network): with a = e_1 the network is a ReLU "
                          "network and needs no ln(1/eps) at all. What the evidence supports: for a network with a "
