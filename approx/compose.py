@@ -45,8 +45,9 @@ def _entries(L: Layer) -> dict:
     return {(int(i), int(j)): Wx[i, j] for i, j in zip(rows, cols)}
 
 
-def make_layer(entries: dict, shape, b, activation) -> Layer:
-    """A Layer from exact entries {(i, j): value}; sparse when large and float-exact.
+def make_layer(entries: dict, shape, b, activation, sparse: bool | None = None) -> Layer:
+    """A Layer from exact entries {(i, j): value}; sparse when float-exact and either large
+    (``sparse=None``) or asked for (``sparse=True``); dense (exact Fractions) otherwise.
 
     >>> make_layer({(0, 1): Fraction(1, 3)}, (1, 2), [0], act.identity()).exact_W()[0, 1]
     Fraction(1, 3)
@@ -55,7 +56,8 @@ def make_layer(entries: dict, shape, b, activation) -> Layer:
     b = [to_fraction(v) for v in b]
     ent = {k: to_fraction(v) for k, v in entries.items() if v != 0}
     exact_float = all(Fraction(float(v)) == v for v in ent.values())
-    if out * inp > SPARSE_MIN and exact_float:
+    want = out * inp > SPARSE_MIN if sparse is None else sparse
+    if want and exact_float:
         if ent:
             ij = np.array(list(ent.keys()), dtype=np.int64)
             vals = np.array([float(v) for v in ent.values()])

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-import scipy.sparse as sp
 
 from approx import act
 from approx.act import Activation
+from approx.compose import _entries, make_layer
 from approx.net import Layer, Net
 
 try:
@@ -155,31 +155,20 @@ def _terms(layer: Layer, shared_a):
 
 def _rows(M: Layer):
     """Exact rows of a layer: (list of {col: Fraction}, bias list)."""
-    if M.sparse:
-        W = M.W
-        rows = [{int(W.indices[j]): Fraction(float(W.data[j])) for j in range(W.indptr[i], W.indptr[i + 1])}
-                for i in range(W.shape[0])]
-    else:
-        Wx = M.exact_W()
-        rows = [{j: v for j, v in enumerate(Wx[i]) if v} for i in range(Wx.shape[0])]
+    rows = [{} for _ in range(M.shape[0])]
+    for (i, j), v in _entries(M).items():
+        rows[i][j] = v
     return rows, list(M.exact_b())
 
 
 def _make_layer(rows, b, n_in, activation, sparse: bool) -> Layer:
-    if sparse:
-        r, c, v = zip(*[(i, j, float(w)) for i, row in enumerate(rows) for j, w in row.items()]) if any(rows) else ((), (), ())
-        W = sp.csr_array((np.array(v, dtype=np.float64), (np.array(r, dtype=int), np.array(c, dtype=int))),
-                         shape=(len(rows), n_in))
-        if all(Fraction(float(w)) == w for row in rows for w in row.values()):
-            return Layer(W, [Fraction(x) for x in b], activation)
-        if len(rows) * n_in > 10 ** 7:
-            raise ValueError(f"layer {len(rows)}x{n_in}: weights are not exact in float64 (a sparse layer "
-                             "stores float64) and the layer is too large to densify; use shared=False")
-    W = np.full((len(rows), n_in), Fraction(0), dtype=object)
-    for i, row in enumerate(rows):
-        for j, w in row.items():
-            W[i, j] = w
-    return Layer(W, [Fraction(x) for x in b], activation)
+    """Dense exact layer, or sparse (as the input layer was) when every weight is exact in float64;
+    a sparse layer with non-dyadic weights is densified (refused above 10^7 entries)."""
+    entries = {(i, j): w for i, row in enumerate(rows) for j, w in row.items()}
+    if sparse and len(rows) * n_in > 10 ** 7 and any(Fraction(float(w)) != w for w in entries.values()):
+        raise ValueError(f"layer {len(rows)}x{n_in}: weights are not exact in float64 (a sparse layer "
+                         "stores float64) and the layer is too large to densify; use shared=False")
+    return make_layer(entries, (len(rows), n_in), b, activation, sparse=sparse)
 
 
 def to_polyrelu(net: Net, shared: bool = True, coeffs=None) -> Net:

@@ -10,7 +10,6 @@ writes ``<stem>.pdf`` and ``<stem>.png`` there and returns the paths.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib
 
@@ -18,17 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-
-def _save(fig, folder, stem: str) -> list[str]:
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for ext in ("pdf", "png"):
-        p = folder / f"{stem}.{ext}"
-        fig.savefig(p, dpi=150, bbox_inches="tight")
-        paths.append(str(p))
-    plt.close(fig)
-    return paths
+from figures import save  # noqa: E402
 
 
 def lemma2_sizes(rows, fits, folder) -> list[str]:
@@ -53,7 +42,7 @@ def lemma2_sizes(rows, fits, folder) -> list[str]:
                  "(hollow: certified from exact pieces; filled: a priori budget; lines: affine fits)", fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, folder, "l2_size_vs_ln_eps")
+    return save(fig, folder, "l2_size_vs_ln_eps")
 
 
 def theorem2_ratios(rows, folder) -> list[str]:
@@ -69,7 +58,7 @@ def theorem2_ratios(rows, folder) -> list[str]:
     ax.set_title("Theorem 2 (upper): ReLU approximants of random PolyReLU networks", fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, folder, "t2_size_ratios")
+    return save(fig, folder, "t2_size_ratios")
 
 
 def piece_counts(rows, folder) -> list[str]:
@@ -85,4 +74,4 @@ def piece_counts(rows, folder) -> list[str]:
     ax.set_title("Theorem 2 (lower): piece counts for x^2 (one PolyReLU neuron, a = e_2)", fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, folder, "t2_piece_counts")
+    return save(fig, folder, "t2_piece_counts")

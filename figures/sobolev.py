@@ -22,19 +22,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from figures import save  # noqa: E402
 from theorems.report import figure_dir  # noqa: E402
 
 STYLE = {"polyrelu": dict(marker="o", color="C0"), "relu": dict(marker="s", color="C3")}
-
-
-def _save(fig, stem: str) -> list[str]:
-    out = []
-    for ext in ("pdf", "png"):
-        p = figure_dir() / f"{stem}.{ext}"
-        fig.savefig(p, dpi=120, bbox_inches="tight")
-        out.append(str(p))
-    plt.close(fig)
-    return out
 
 
 def _panels(keys):
@@ -64,7 +55,7 @@ def rates(evidence) -> list[str]:
         ax.set_xlabel("params")
         ax.set_ylabel("sup error (float64, grid)")
         ax.legend(fontsize=7)
-    return _save(fig, "t3_rates")
+    return save(fig, figure_dir(), "t3_rates")
 
 
 def log_factor(equal_eps) -> list[str]:
@@ -81,7 +72,7 @@ def log_factor(equal_eps) -> list[str]:
         ax.set_xlabel("ln(1/eps)")
         ax.set_ylabel("params * eps^(d/n)")
         ax.legend(fontsize=7)
-    return _save(fig, "t3_log_factor")
+    return save(fig, figure_dir(), "t3_log_factor")
 
 
 def make_figures(report) -> list[str]:
