@@ -363,7 +363,7 @@ class Problem:
             A = torch.cat([h, torch.ones_like(h[..., :1])], dim=-1)
             ok = torch.isfinite(A).all(2).all(1)
             A = torch.where(ok[:, None, None], A, torch.zeros_like(A))
-            c = torch.linalg.lstsq(A, y.expand(A.shape[0], -1, -1)).solution[..., 0]
+            c = fit_optim.lstsq(A, y.expand(A.shape[0], -1, -1))[..., 0]
             ok &= torch.isfinite(c).all(1)
             out = theta.clone()
             out[ok, -self.n_outer:] = c[ok]

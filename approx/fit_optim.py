@@ -309,6 +309,14 @@ def lm(prob, theta, ph, run, tick):
     return theta
 
 
+def lstsq(A, B):
+    """Batched least squares, bitwise reproducible: on CPU torch's default driver (gelsy) returns
+    different bits for identical input from call to call (seen with torch 2.13), which ill-conditioned
+    fits amplify to 1e-11 .. 1e-9 run-to-run differences in the final RMSE; gelsd (SVD, rank-revealing
+    with the same rcond) does not. CUDA has a single driver (gels)."""
+    return torch.linalg.lstsq(A, B, driver=None if A.is_cuda else "gelsd").solution
+
+
 def _lm_step(J, r, lam):
     """argmin_d |J d + r|^2 + mu |d|^2 per model, mu = lam * mean(diag J^T J), by QR least squares:
     primal [J; sqrt(mu) I] d = [-r; 0] when points >= params, else the dual
@@ -320,10 +328,10 @@ def _lm_step(J, r, lam):
     if P >= n:
         A = torch.cat([J, torch.diag_embed(root.expand(m, n))], dim=1)
         B = torch.cat([-r, r.new_zeros(m, n)], dim=1)[..., None]
-        return torch.linalg.lstsq(A, B).solution[..., 0]
+        return lstsq(A, B)[..., 0]
     A = torch.cat([J.transpose(1, 2), torch.diag_embed(root.expand(m, P))], dim=1)
     B = torch.cat([r.new_zeros(m, n), -r / root], dim=1)[..., None]
-    y = torch.linalg.lstsq(A, B).solution
+    y = lstsq(A, B)
     return (J.transpose(1, 2) @ y)[..., 0]
 
 

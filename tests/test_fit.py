@@ -152,8 +152,12 @@ def test_varpro_lm_reaches_1e8_on_sin():
                           xt, torch.sin(torch.pi * xt), log_every=1)
     assert all(r["status"] == "ok" for r in res)
     for r in res:
-        h = [e for _, e in r["history"]]
-        assert all(b <= a for a, b in zip(h[1:], h[2:]))  # monotone after the initial last-layer solve
+        # the optimiser's own records (steps < 300): monotone after the initial last-layer solve. A run
+        # that converges early gets one more point at step 300, the train RMSE re-evaluated after
+        # training by another code path; at RMSE ~5e-12 the ill-conditioned least-squares output layer
+        # makes it differ from the last LM value by a few percent (seen: 4.76e-12 -> 4.92e-12).
+        h = [e for s, e in r["history"] if s < 300]
+        assert all(b <= a for a, b in zip(h[1:], h[2:]))
     best = min(r["test_rmse"] for r in res)
     assert best <= 1e-8, best
 
@@ -300,3 +304,26 @@ def test_lbfgs_converged_models_stop_and_progress_completes():
     step = (m.theta.detach() - th0).norm(dim=1)
     assert torch.all(step > 0)  # one step taken, then |grad| <= tol_grad: converged and frozen
     assert [s for s, _ in res[0]["history"]] == [0, 50]
+
+
+def test_lm_is_bitwise_reproducible():
+    """Same seeds, same data -> the same bits after LM (with and without variable projection).
+    torch's default CPU lstsq driver (gelsy) broke this; fit_optim.lstsq uses gelsd."""
+    x = torch.linspace(-1, 1, 48, dtype=F64)[:, None]
+    y = torch.sin(torch.pi * x)
+
+    def run(vp):
+        m = fit.BatchedMLP("tanh", 1, 8, 1, seeds=[0, 1, 2])
+        fit.train_group(m, x, y, [{"optimizer": "lm", "steps": 15, "varpro": vp}])
+        return m.theta.detach().clone()
+    for vp in (False, True):
+        assert torch.equal(run(vp), run(vp))
+
+
+def test_lstsq_is_deterministic_on_cpu():
+    g = torch.Generator().manual_seed(0)
+    A = torch.randn(4, 64, 17, dtype=F64, generator=g)
+    B = torch.randn(4, 64, 1, dtype=F64, generator=g)
+    first = fit_optim.lstsq(A, B)
+    assert all(torch.equal(first, fit_optim.lstsq(A, B)) for _ in range(5))
+    assert torch.allclose(first, torch.linalg.pinv(A) @ B, rtol=1e-10, atol=1e-12)
