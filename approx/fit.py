@@ -49,6 +49,8 @@ from torch.nn import functional as F
 from approx import activations as _f
 from approx import fit_optim
 
+MAX_WIDTH, MAX_DEPTH, MAX_DIM = 1024, 4, 4  # the group shapes BatchedMLP accepts
+
 ACTIVATIONS = ("relu", "relu2", "gelu", "silu", "tanh",
                "polyrelu2", "polyrelu3", "polyrelu4",
                "polyrelu2n", "polyrelu3n", "polyrelu4n",
@@ -117,9 +119,9 @@ class BatchedMLP(nn.Module):
         super().__init__()
         self.kind, self.order, self.per_neuron = parse_activation(activation)
         self.activation = activation
-        self.d_in = _check_int("d_in", d_in, 1, 4)
-        self.width = _check_int("width", width, 2, 1024)
-        self.depth = _check_int("depth", depth, 1, 4)
+        self.d_in = _check_int("d_in", d_in, 1, MAX_DIM)
+        self.width = _check_int("width", width, 2, MAX_WIDTH)
+        self.depth = _check_int("depth", depth, 1, MAX_DEPTH)
         seeds = list(seeds)
         if not seeds:
             raise ValueError("seeds: need at least one seed")

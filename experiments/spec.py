@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from approx.fit import MAX_DEPTH, MAX_DIM, MAX_WIDTH  # the sizes BatchedMLP accepts
+
 DTYPES = ("float32", "float64")
 DEVICES = ("cpu", "cuda")
-# the sizes approx.fit.BatchedMLP accepts
-MAX_WIDTH, MAX_DEPTH, MAX_DIM = 1024, 4, 4
 TOP_KEYS = {"name", "description", "targets", "grid", "train"}
 GRID_KEYS = {"activations", "widths", "depths", "seeds"}
 TRAIN_KEYS = {"dtype", "device", "train_points", "test_points", "grid_points", "data_seed", "schedule"}
