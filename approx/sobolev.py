@@ -187,7 +187,10 @@ def _prepare(expr, symbols):
     symbols = tuple(symbols)
     if not symbols or not all(isinstance(s, sympy.Symbol) for s in symbols):
         raise ValueError("symbols: need a non-empty list of sympy Symbols")
-    expr = sympy.sympify(expr)
+    if isinstance(expr, str):  # text is data: read by approx.expr, never sympify
+        from approx import expr as _expr
+        expr = _expr.read(expr, field="expr", names=[s.name for s in symbols])
+    expr = sympy.sympify(expr, strict=True)
     extra = expr.free_symbols - set(symbols)
     if extra:
         raise ValueError(f"expr: free symbols {sorted(map(str, extra))} are not among the symbols")

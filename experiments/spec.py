@@ -1,7 +1,8 @@
 """Sweep specifications: read a TOML file, validate every field, expand to runs.
 
 A spec names targets, a grid (activations x widths x depths x seeds) and a
-training recipe; see DESIGN.md "Sweeps" for the binding keys. Every error is a
+training recipe (the keys are TOP_KEYS, GRID_KEYS, TRAIN_KEYS and TARGET_KEYS below). Target expressions are read
+by approx.expr, never evaluated. Every error is a
 ``SpecError`` whose message starts with the field it is about:
 
 >>> spec = parse({"name": "demo", "targets": [{"name": "sq", "expr": "x0**2", "dim": 1}],
@@ -234,10 +235,10 @@ def target(t, where: str = "targets[0]") -> TargetSpec:
     ball of Theorem 3; it is certified (approx.sobolev) and draws the
     Theorem 3 reference rate -n/d in the figures.
 
-    >>> target({"name": "bad", "expr": "x0 + y", "dim": 1}, "targets[3]")
+    >>> target({"name": "bad", "expr": "x0 + y", "dim": 1}, "targets[3]")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    experiments.spec.SpecError: targets[3].expr: target 'bad': unknown variables y (allowed: x0)
+    experiments.spec.SpecError: targets[3].expr: target 'bad': name 'y' is not allowed (variables: x0; ...
     """
     if not isinstance(t, dict):
         _fail(where, f"must be a table, got {t!r}")
@@ -293,30 +294,32 @@ def _check_ball(expr: str, dim: int, n: int, fieldname: str, name: str) -> None:
         _fail(fieldname, "checking a target's Sobolev ball needs approx.sobolev, which this checkout lacks")
     xs = [sympy.Symbol(f"x{i}", real=True) for i in range(dim)]
     try:
-        sobolev.Target.from_sympy(sympy.sympify(expr, locals={str(x): x for x in xs}), xs, n=n)
+        sobolev.Target.from_sympy(_sympy(expr, dim, fieldname), xs, n=n)
     except ValueError as e:
         _fail(fieldname, f"target {name!r} is not in the unit W^{{{n},inf}} ball on [0,1]^{dim}: {e}")
 
 
 def _parse_expr(s: str, dim: int, fieldname: str) -> str:
-    import sympy
-    allowed = {f"x{i}": sympy.Symbol(f"x{i}", real=True) for i in range(dim)}
+    """The canonical text of ``s`` read by approx.expr (never sympify): SpecError naming the field."""
+    from approx import expr as exprmod
     try:
-        e = sympy.sympify(s, locals=dict(allowed))
-    except (sympy.SympifyError, SyntaxError, TypeError, AttributeError, ValueError) as err:
-        _fail(fieldname, f"cannot parse {s!r} ({type(err).__name__})")
-    if not isinstance(e, sympy.Expr):
-        _fail(fieldname, f"{s!r} is not a scalar expression")
-    bad = sorted(str(v) for v in e.free_symbols if str(v) not in allowed)
-    if bad:
-        _fail(fieldname, f"unknown variables {', '.join(bad)} (allowed: {', '.join(allowed)})")
-    return str(e)
+        return str(exprmod.read(s, dim, fieldname))
+    except exprmod.ExprError as e:
+        raise SpecError(str(e)) from None
+
+
+def _sympy(expr: str, dim: int, fieldname: str = "target_expr"):
+    from approx import expr as exprmod
+    try:
+        return exprmod.read(expr, dim, fieldname)
+    except exprmod.ExprError as e:
+        raise SpecError(str(e)) from None
 
 
 def _lambdify(expr: str, dim: int):
     import sympy
     xs = [sympy.Symbol(f"x{i}", real=True) for i in range(dim)]
-    f = sympy.lambdify(xs, sympy.sympify(expr, locals={str(x): x for x in xs}), "numpy")
+    f = sympy.lambdify(xs, _sympy(expr, dim), "numpy")
 
     def value(x):
         x = np.asarray(x, dtype=np.float64)
