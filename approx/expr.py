@@ -24,6 +24,8 @@ x0**2/4 + sin(2*pi*x0)/2
 Traceback (most recent call last):
 ...
 approx.expr.ExprError: targets[0].expr: name '__import__' is not allowed (variables: x0; constants: pi, E; functions: sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, asinh, acosh, atanh, exp, log, sqrt, cbrt, erf, Abs, abs, sign, Heaviside, floor, ceiling, Max, Min, max, min, Piecewise)
+>>> read("x0", dim=1)
+x0
 >>> canonical("x1 + x0*1.0", dim=2)
 'x0 + x1'
 """
@@ -116,7 +118,8 @@ def read(text, dim: int | None = None, field: str = "expr", names=None) -> sympy
         if isinstance(err, ExprError):
             raise
         raise ExprError(field, f"cannot build {_short(text)} ({type(err).__name__}: {_one_line(err)})") from None
-    if not isinstance(e, sympy.Expr) or isinstance(e, sympy.logic.boolalg.Boolean):
+    if not isinstance(e, sympy.Expr) or isinstance(e, (sympy.Rel, sympy.logic.boolalg.BooleanFunction,
+                                                        sympy.logic.boolalg.BooleanAtom)):
         raise ExprError(field, f"{_short(text)} is not a scalar expression")
     bad = e.atoms(sympy.core.numbers.ComplexInfinity, sympy.core.numbers.NaN,
                   sympy.core.numbers.Infinity, sympy.core.numbers.NegativeInfinity)
@@ -140,15 +143,20 @@ def canonical(text, dim: int, field: str = "expr") -> str:
 def target_id(expr: str, dim: int) -> str:
     """Identity of a target: sha256 (16 hex digits) of its canonical expression and dimension.
 
-    Stores key targets by this, never by the display name alone. ``expr`` is
-    already canonical (as stored); it is not re-read.
+    Stores key targets by this, never by the display name alone. The text is
+    re-read first, so equal expressions written differently share an id; text
+    the reader refuses (a registry target's own sympy form) is hashed as given.
 
-    >>> target_id("x0**2", 1) == target_id("x0**2", 2)
-    False
+    >>> target_id("0.5*x0", 1) == target_id("x0/2", 1) != target_id("x0/2", 2)
+    True
     >>> len(target_id("x0**2", 1))
     16
     """
-    return hashlib.sha256(f"{int(dim)}|{expr}".encode()).hexdigest()[:16]
+    try:
+        text = canonical(expr, int(dim))
+    except (ExprError, ValueError, TypeError):
+        text = str(expr)
+    return hashlib.sha256(f"{int(dim)}|{text}".encode()).hexdigest()[:16]
 
 
 def _short(text: str) -> str:

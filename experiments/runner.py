@@ -7,9 +7,15 @@ state) per seed. Runs whose hash is already stored are skipped, so a killed
 sweep resumes where it stopped. The order of work:
 
 1. read and validate the spec (SpecError, nothing written);
-2. check the store path and the backend (SpecError, nothing written);
-3. for each group still missing from the store: build the data, train, measure
-   train/test RMSE and the sup error on a dense grid, write its rows.
+2. check the store path (a store, writable) and the backend (SpecError, nothing written);
+3. for each group still missing from the store: claim its lease (so workers
+   sharing the store never train one group twice), build the data, train,
+   measure train/test RMSE and the sup error on a dense grid, write its rows
+   and drop the lease in one transaction.
+
+A run is stored ``ok``, ``failed`` (a non-finite loss or gradient during
+training) or ``diverged`` (see ``divergence``); only ``ok`` runs enter slope
+fits by default.
 
 >>> import tempfile, os, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -38,7 +44,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -52,6 +61,13 @@ __all__ = ["run_sweep", "SpecError", "RunError", "groups", "execute", "make_data
 
 SHAPE_EXCLUDES = ("seed", "hash")
 HISTORY_POINTS = 100   # training-curve points kept per run (plus the last step)
+# A run has diverged when its final train RMSE is non-finite, or more than
+# DIVERGE_FACTOR times its initial one (step 0, the untrained network), or more
+# than DIVERGE_CEILING times the RMS of the training targets (predicting 0 scores 1).
+DIVERGE_FACTOR = 10.0
+DIVERGE_CEILING = 1e3
+LEASE_TIMEOUT = 60.0   # seconds without a heartbeat after which a group's lease is taken over
+LEASE_LOG_ENV = "POLYCOM_TRAINING_LOG"   # if set: a file each worker appends "start|done <group> <owner>" to
 
 
 class RunError(RuntimeError):
@@ -150,8 +166,13 @@ def _execute(group: dict, device: str) -> list[dict]:
         torch.cuda.synchronize()
     wall = time.perf_counter() - t0
     y_rms = float(np.sqrt(np.mean(data["y_test"] ** 2)))
+    y_train_rms = float(np.sqrt(np.mean(data["y_train"] ** 2)))
     rows = []
     for i, (run, res) in enumerate(zip(runs, results)):
+        if res["status"] == "ok":
+            why = divergence(res, y_train_rms)
+            if why:
+                res = {**res, "status": "diverged", "fail_reason": why}
         linf = float("nan")
         if res["status"] == "ok":
             with torch.no_grad():
@@ -173,9 +194,34 @@ def _execute(group: dict, device: str) -> list[dict]:
             "config": {k: v for k, v in run.items() if k not in ("hash", "sweep", "target")},
             "history": _history(res),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "worker_pid": os.getpid(),
+            "target_id": run.get("target_id"), "worker": f"{socket.gethostname()}:{os.getpid()}",
         })
     return rows
+
+
+def divergence(res: dict, y_rms: float) -> str | None:
+    """Why a finished run counts as diverged (None if it does not), quoting the numbers.
+
+    >>> divergence({"train_rmse": 1.5e15, "history": [(0, 0.5), (20, 1.5e15)]}, 0.4)
+    'final train RMSE 1.5e+15 is 3e+15 x the initial 0.5 (limit 10 x)'
+    >>> divergence({"train_rmse": 0.01, "history": [(0, 0.5)]}, 0.4) is None
+    True
+    """
+    final = float(res.get("train_rmse", float("nan")))
+    if not np.isfinite(final):
+        return f"final train RMSE is {final}"
+    test = res.get("test_rmse")
+    if test is not None and not np.isfinite(float(test)):
+        return f"final test RMSE is {float(test)}"
+    h = res.get("history") or []
+    first = float(h[0][1]) if h else float("nan")
+    if np.isfinite(first) and first > 0 and final > DIVERGE_FACTOR * first:
+        return (f"final train RMSE {final:.3g} is {final / first:.3g} x the initial {first:.3g} "
+                f"(limit {DIVERGE_FACTOR:g} x)")
+    if y_rms > 0 and final > DIVERGE_CEILING * y_rms:
+        return (f"final train RMSE {final:.3g} is {final / y_rms:.3g} x the targets' RMS {y_rms:.3g} "
+                f"(ceiling {DIVERGE_CEILING:g} x)")
+    return None
 
 
 def _history(res: dict) -> list[list]:
@@ -209,45 +255,128 @@ def plan(spec_path, store=None, device=None):
     path = Path(store) if store is not None else Path("results") / f"{sp.name}.sqlite"
     try:
         storemod.check(path)
+        storemod.check_writable(path)
         done = storemod.done_hashes(path)
     except storemod.StoreError as e:
-        raise SpecError(f"--store: {e}") from None
+        raise SpecError(f"--store: {str(e).removeprefix('store: ')}") from None
     runs = specmod.runs(sp)
     todo = [r for r in runs if r["hash"] not in done]
     return sp, path, runs, groups(todo)
 
 
-def run_sweep(spec_path, store=None, device=None, backend="local", progress=True) -> Path:
+def run_sweep(spec_path, store=None, device=None, backend="local", progress=True,
+              lease_timeout: float = LEASE_TIMEOUT) -> Path:
     """Run (or resume) the sweep in ``spec_path`` (a TOML file or a Spec); returns the store path.
+
+    Several processes may run one spec on one store at once: each group is
+    claimed by a lease (``experiments.store.claim``) kept alive by a heartbeat
+    thread, so it is trained by one worker only; a lease whose heartbeat is
+    older than ``lease_timeout`` seconds (its worker died) is taken over.
 
     Raises SpecError (bad input, nothing written) or RunError (a group crashed;
     every other finished group is stored).
     """
     from experiments import backends
+    if isinstance(lease_timeout, bool) or not isinstance(lease_timeout, (int, float)) or not lease_timeout > 0:
+        raise SpecError(f"--lease-timeout: must be a number of seconds > 0, got {lease_timeout!r}")
     sp, path, runs, todo = plan(spec_path, store, device)
     be = backends.get(backend, device=sp.device)   # SpecError for an unknown/unavailable backend
-    storemod.create(path)
+    try:
+        storemod.create(path)
+    except storemod.StoreError as e:
+        raise SpecError(f"--store: {str(e).removeprefix('store: ')}") from None
     n_todo = sum(len(g["runs"]) for g in todo)
     errors, failed = [], []
     bar = _Progress(progress, total=n_todo, skipped=len(runs) - n_todo, name=sp.name)
-    with bar:
-        for g, rows, exc in be.map(execute, todo, sp.device):
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    keys = {id(g): group_key(g) for g in todo}
+    beat = _Heartbeat(path, owner, lease_timeout)
+    with bar, beat:
+        claimed = _claimed(path, todo, keys, owner, lease_timeout, bar)
+        for g, rows, exc in be.map(execute, claimed, sp.device):
             if exc is not None:
                 r0 = g["runs"][0]
                 errors.append(f"group {r0['target']}/{r0['activation']}/w{r0['width']}/d{r0['depth']} "
                               f"seeds {[r['seed'] for r in g['runs']]}: {type(exc).__name__}: {exc}")
+                storemod.release_group(path, keys[id(g)], owner)
             else:
-                storemod.write(path, rows)
+                storemod.write(path, rows, release=(keys[id(g)], owner))
+                _log("done", keys[id(g)], owner)
                 failed += [f"{r['target']}/{r['activation']}/w{r['width']}/d{r['depth']}/seed {r['seed']}: "
-                           f"{r['fail_reason']}" for r in rows if r["status"] != "ok"]
+                           f"{r['status']}: {r['fail_reason']}" for r in rows if r["status"] != "ok"]
             bar.advance(len(g["runs"]))
     if failed and progress:
         from rich.console import Console
-        Console(stderr=True).print(f"{len(failed)} run(s) stored as failed, e.g. {failed[0]}", soft_wrap=True)
+        Console(stderr=True).print(f"{len(failed)} run(s) stored as failed or diverged, e.g. {failed[0]}",
+                                   soft_wrap=True, markup=False, highlight=False)
     if errors:
         raise RunError(f"{len(errors)} group(s) failed (finished groups are stored; rerun to retry): "
                        + "; ".join(errors[:3]))
     return path
+
+
+def group_key(g: dict) -> str:
+    """The lease key of a group: a hash of its runs' hashes.
+
+    >>> group_key({"runs": [{"hash": "b"}, {"hash": "a"}]}) == group_key({"runs": [{"hash": "a"}, {"hash": "b"}]})
+    True
+    """
+    return specmod.config_hash(sorted(r["hash"] for r in g["runs"]))
+
+
+def _claimed(path, todo, keys, owner, timeout, bar):
+    """Yield the groups this worker claims, one at a time (a group is claimed just
+    before it is trained). Groups leased by a live worker are retried until that
+    worker stores them or its lease times out; groups stored meanwhile are skipped."""
+    pending = list(todo)
+    while pending:
+        busy = []
+        for g in pending:
+            state = storemod.claim(path, keys[id(g)], [r["hash"] for r in g["runs"]], owner, timeout)
+            if state == "claimed":
+                _log("start", keys[id(g)], owner)
+                yield g
+            elif state == "busy":
+                busy.append(g)
+            else:   # stored by another worker
+                bar.advance(len(g["runs"]))
+        pending = busy
+        if pending:
+            time.sleep(min(1.0, timeout / 4))
+
+
+def _log(event: str, key: str, owner: str) -> None:
+    p = os.environ.get(LEASE_LOG_ENV)
+    if p:
+        with open(p, "a") as f:   # one short append per line: atomic between processes
+            f.write(f"{event} {key} {owner}\n")
+
+
+class _Heartbeat:
+    """A daemon thread refreshing this worker's leases every timeout/6 seconds; on
+    exit (also Ctrl-C) it stops and gives back the leases still held."""
+
+    def __init__(self, path, owner: str, timeout: float):
+        self.path, self.owner, self.every = path, owner, max(0.05, timeout / 6)
+        self.stop = threading.Event()
+
+    def _loop(self):
+        while not self.stop.wait(self.every):
+            try:
+                storemod.heartbeat(self.path, self.owner)
+            except Exception:  # noqa: BLE001 - a missed beat only risks a takeover, never data
+                pass
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._loop, daemon=True, name="polycom-lease-heartbeat")
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        storemod.release(self.path, self.owner)
+        return False
 
 
 class _Progress:

@@ -370,8 +370,10 @@ def runs(spec: Spec) -> list[dict]:
     counts, data seed and device class (not the sweep name, nor the target's
     display name).
     """
+    from approx.expr import target_id
     out = []
     for t in spec.targets:
+        tid = target_id(t.expr, t.dim)
         for a in spec.activations:
             for depth in spec.depths:
                 for w in spec.widths:
@@ -383,5 +385,5 @@ def runs(spec: Spec) -> list[dict]:
                                "device": device_class(spec.device)}
                         h = config_hash(cfg)
                         out.append({**cfg, "hash": h, "sweep": spec.name, "target": t.name,
-                                    "target_n": t.n, "registry": t.registry})
+                                    "target_n": t.n, "registry": t.registry, "target_id": tid})
     return out
