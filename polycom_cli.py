@@ -1,8 +1,15 @@
-"""The ``polycom`` command line: verify, sweep, figures, reproduce, bench."""
+"""The ``polycom`` command line: verify, sweep, figures, reproduce, bench.
+
+Every error is one line on stderr, ``error: <field or option>: <what>``,
+printed without rich markup (so ``[...]`` in a message shows as typed), and
+exit code 2 for bad input or unusable paths (checked before any work), 1 for
+a failed check or crashed group, 130 for Ctrl-C.
+"""
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -10,16 +17,65 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Reference toolkit for PolyCom theory: verify the paper's claims, run fitting sweeps.")
+
+class _Interrupted(BaseException):
+    """Ctrl-C, raised by our SIGINT handler (click would turn KeyboardInterrupt into "Aborted!", exit 1)."""
+
+
+def _on_sigint(signum, frame):
+    raise _Interrupted()
+
+
+class _App(typer.Typer):
+    """typer.Typer whose entry point turns Ctrl-C into one line on stderr and exit 130."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            prev = signal.signal(signal.SIGINT, _on_sigint)
+        except ValueError:   # not the main thread: leave signals alone
+            prev = None
+        try:
+            return super().__call__(*args, **kwargs)
+        except _Interrupted:
+            err.print("error: interrupted (Ctrl-C); what was stored is complete, rerun to resume",
+                      markup=False, highlight=False)
+            sys.exit(130)
+        finally:
+            if prev is not None:
+                signal.signal(signal.SIGINT, prev)
+
+
+app = _App(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+           help="Reference toolkit for PolyCom theory: verify the paper's claims, run fitting sweeps.")
 console = Console()
 err = Console(stderr=True)
 
 
 def _fail(msg: str, code: int = 2):
-    err.print(f"[bold red]error:[/] {msg}", soft_wrap=True)
+    """One line on stderr (no markup: brackets in ``msg`` print as they are), then exit ``code``."""
+    err.print(Text("error: ", style="bold red") + Text(" ".join(str(msg).split())), soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _say(msg: str) -> None:
+    console.print(msg, markup=False, highlight=False, soft_wrap=True)
+
+
+def _check_out(path: Path, option: str, folder: bool = False) -> None:
+    """Refuse (exit 2) an output path that cannot be written, before any work."""
+    from experiments import store as storemod
+    p = Path(path)
+    try:
+        if folder:
+            if p.exists() and not p.is_dir():
+                raise storemod.StoreError(f"{option}: {p} exists and is not a folder")
+            storemod.check_writable(p / ".polycom-out", option)
+        else:
+            storemod.check_writable(p, option)
+    except storemod.StoreError as e:
+        _fail(str(e))
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -31,11 +87,11 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def _claims_table(reports) -> Table:
     t = Table(title="PolyCom claims")
-    for col in ("claim", "form checked", "method", "key figure", "verdict", "checks", "s"):
+    for col in ("claim", "form checked", "level", "key figure", "verdict", "checks", "s"):
         t.add_column(col, overflow="fold")
     for r in reports:
-        t.add_row(r.id, r.statement, r.method, r.key_figure, r.verdict,
-                  "[green]pass[/]" if r.passed else "[red]FAIL[/]", f"{r.seconds:.1f}")
+        t.add_row(Text(r.id), Text(r.statement), Text(r.method), Text(r.key_figure), Text(r.verdict),
+                  Text("pass", style="green") if r.passed else Text("FAIL", style="red"), f"{r.seconds:.1f}")
     return t
 
 
@@ -44,23 +100,25 @@ def run_verify(claims: list[str], level: str, figures: bool = True):
     from figures.claims import draw
     reports = []
     for i, cid in enumerate(claims, 1):
-        with console.status(f"[{i}/{len(claims)}] checking {cid} ({level}) ..."):
+        with console.status(Text(f"[{i}/{len(claims)}] checking {cid} ({level}) ...")):
             rep = theorems.run_claim(cid, level)
             if figures:
                 try:
                     draw(rep)
                 except Exception as exc:  # a broken figure never hides a check's result
-                    rep.details["figure_error"] = repr(exc)
+                    rep.details["figure_error"] = f"{type(exc).__name__}: {exc}"
         reports.append(rep)
-        console.print(f"  {cid}: {rep.verdict} ({rep.seconds:.1f} s)")
+        _say(f"  {cid}: {rep.verdict} ({rep.seconds:.1f} s)")
     return reports
 
 
 def _parse_claims(claims: str | None) -> list[str]:
     import theorems
-    if not claims:
+    if claims is None:
         return theorems.available()
     ids = [c.strip() for c in claims.split(",") if c.strip()]
+    if not ids:
+        _fail(f"--claims: no claim ids in {claims!r}; give e.g. L1,T1, or leave --claims out for all")
     for c in ids:
         if c not in theorems.CLAIMS:
             _fail(f"--claims: unknown claim {c!r}; known: {', '.join(theorems.CLAIMS)}")
@@ -69,84 +127,107 @@ def _parse_claims(claims: str | None) -> list[str]:
     return ids
 
 
-@app.command()
-def verify(claims: str = typer.Option(None, help="comma-separated claim ids, e.g. L1,T1 (default: all)"),
-           level: str = typer.Option("quick", help="quick (seconds) or full (minutes)"),
-           json_file: Path = typer.Option(None, "--json", help="write {'claims': [...]} here")):
-    """Check the paper's claims; exit 1 if any toolkit check fails."""
+def _check_level(level: str) -> None:
     if level not in ("quick", "full"):
-        _fail(f"--level must be quick or full, got {level!r}")
+        _fail(f"--level: must be quick or full, got {level!r}")
+
+
+@app.command()
+def verify(claims: str = typer.Option(None, metavar="IDS", help="comma-separated claim ids, e.g. L1,T1 (default: all)"),
+           level: str = typer.Option("quick", metavar="LEVEL", help="quick (seconds) or full (minutes)"),
+           json_file: Path = typer.Option(None, "--json", metavar="FILE", help="write {'claims': [...]} here")):
+    """Check the paper's claims; exit 1 if any toolkit check fails."""
+    _check_level(level)
     ids = _parse_claims(claims)
+    if json_file:
+        _check_out(json_file, "--json")
     reports = run_verify(ids, level)
     console.print(_claims_table(reports))
     if json_file:
-        _atomic_write(json_file, json.dumps({"claims": [r.to_dict() for r in reports]}, indent=2))
-        console.print(f"wrote {json_file}")
+        try:
+            _atomic_write(json_file, json.dumps({"claims": [r.to_dict() for r in reports]}, indent=2))
+        except OSError as e:
+            _fail(f"--json: cannot write {json_file} ({type(e).__name__})")
+        _say(f"wrote {json_file}")
     if not all(r.passed for r in reports):
-        err.print("[red]some toolkit checks failed[/]")
+        err.print("some toolkit checks failed", style="red", markup=False)
         raise typer.Exit(1)
 
 
 @app.command()
-def sweep(spec: Path = typer.Argument(..., help="sweep specification (TOML)"),
-          store: Path = typer.Option(None, help="SQLite result store (default: results/<name>.sqlite)"),
-          device: str = typer.Option(None, help="cpu or cuda (overrides the spec)"),
-          backend: str = typer.Option("local", help="local or ray")):
-    """Run a fitting sweep; finished runs are stored and never repeated."""
+def sweep(spec: Path = typer.Argument(..., metavar="SPEC", help="sweep specification (TOML file)"),
+          store: Path = typer.Option(None, metavar="FILE", help="SQLite result store (default: results/<name>.sqlite)"),
+          device: str = typer.Option(None, metavar="DEVICE", help="cpu, cuda or cuda:N (overrides the spec)"),
+          backend: str = typer.Option("local", metavar="NAME", help="local or ray"),
+          lease_timeout: float = typer.Option(60.0, metavar="SECONDS",
+                                              help="take over a group whose worker sent no heartbeat for this long")):
+    """Run a fitting sweep; finished runs are stored and never repeated. Several
+    sweeps may share one store: each group is trained by one of them."""
     try:
         from experiments import runner
     except ImportError:
         _fail("sweeps are not available in this checkout (experiments.runner missing)")
     try:
-        out = runner.run_sweep(spec, store=store, device=device, backend=backend, progress=True)
+        out = runner.run_sweep(spec, store=store, device=device, backend=backend, progress=True,
+                               lease_timeout=lease_timeout)
     except runner.SpecError as e:
         _fail(str(e))
     except runner.RunError as e:
         _fail(str(e), 1)
-    console.print(f"store: {out}")
+    _say(f"store: {out}")
 
 
 @app.command()
-def figures(store: Path = typer.Option(None, help="SQLite store of a sweep"),
-            out: Path = typer.Option(Path("results/figures"), help="output folder")):
+def figures(store: Path = typer.Option(None, metavar="FILE", help="SQLite store of a sweep (required)"),
+            out: Path = typer.Option(Path("results/figures"), metavar="DIR", help="output folder")):
     """Rebuild the sweep figures from a store."""
     try:
         from figures import sweeps as fig_sweeps
     except ImportError:
         _fail("sweep figures are not available in this checkout")
-    if store is None or not Path(store).exists():
-        _fail(f"--store: no store at {store}")
-    for p in fig_sweeps.make_all(store, out):
-        console.print(f"wrote {p}")
+    from experiments import store as storemod
+    if store is None:
+        _fail("--store: required: the SQLite store of a sweep, e.g. --store results/quick.sqlite")
+    try:
+        storemod.check(store, need_runs=True)
+    except storemod.StoreError as e:
+        _fail(f"--store: {str(e).removeprefix('store: ')}")
+    _check_out(out, "--out", folder=True)
+    try:
+        paths = fig_sweeps.make_all(store, out)
+    except storemod.StoreError as e:
+        _fail(f"--store: {str(e).removeprefix('store: ')}")
+    for p in paths:
+        _say(f"wrote {p}")
 
 
 @app.command()
-def reproduce(out: Path = typer.Option(Path("results"), help="results folder"),
-              level: str = typer.Option("quick", help="quick or full")):
+def reproduce(out: Path = typer.Option(Path("results"), metavar="DIR", help="results folder"),
+              level: str = typer.Option("quick", metavar="LEVEL", help="quick or full")):
     """The main job: verify every claim, run the quick sweep, draw figures, write a report."""
     import theorems
+    from theorems import report as reportmod
+    _check_level(level)
+    _check_out(out, "--out", folder=True)
     out.mkdir(parents=True, exist_ok=True)
     os.environ["POLYCOM_FIGURES"] = str(out / "figures")
     t0 = time.time()
     reports = run_verify(theorems.available(), level)
     console.print(_claims_table(reports))
     _atomic_write(out / "claims.json", json.dumps({"claims": [r.to_dict() for r in reports]}, indent=2))
-    md = ["# PolyCom toolkit: reproduction report", "",
-          f"level: {level}; python {sys.version.split()[0]}", "",
-          "| claim | form checked | method | key figure | verdict | toolkit checks |",
-          "|---|---|---|---|---|---|"]
-    md += [f"| {r.id} | {r.statement} | {r.method} | {r.key_figure} | {r.verdict} | "
-           f"{'pass' if r.passed else 'FAIL'} |" for r in reports]
-    md += [""] + [r.to_markdown() for r in reports]
     try:
         from experiments import reproduce_sweep
     except ImportError:
         reproduce_sweep = None
-    if reproduce_sweep is not None:
-        md += reproduce_sweep.run(out, console)
-    md.append(f"\nTotal time: {time.time() - t0:.0f} s\n")
-    _atomic_write(out / "report.md", "\n".join(md))
-    console.print(f"report: {out / 'report.md'}")
+    sweep_md = reproduce_sweep.run(out, console) if reproduce_sweep is not None else []
+    if sweep_md and (out / "quick.sqlite").exists():   # list the failed and diverged runs, with reasons
+        from experiments import store as storemod
+        sweep_md += ["### Runs kept out of the fits", ""] + reportmod.status_markdown(
+            storemod.load(out / "quick.sqlite")) + [""]
+    md = reportmod.report_markdown(reports, level=level, python=sys.version.split()[0],
+                                   sweep=sweep_md, seconds=time.time() - t0)
+    _atomic_write(out / "report.md", md)
+    _say(f"report: {out / 'report.md'}")
     if not all(r.passed for r in reports):
         raise typer.Exit(1)
 

@@ -65,9 +65,14 @@ class RunState:
             all_rows = list(range(len(self.fail_step))) if idx is None else idx.tolist()
             for r in rows:
                 i = all_rows[r]
-                what = "loss" if bool(bad_loss[r]) else "gradient"
+                if bool(bad_loss[r]):
+                    what = f"loss ({float(loss[r])})"
+                else:   # quote the gradient itself, not the (finite) loss
+                    g = grad[r]
+                    what = (f"gradient ({int((~torch.isfinite(g)).sum())} of {g.numel()} entries non-finite; "
+                            f"loss {float(loss[r]):.3g})")
                 self.fail_step[i] = step
-                self.fail_reason[i] = f"non-finite {what} ({float(loss[r])}) during {where} at step {step}"
+                self.fail_reason[i] = f"non-finite {what} during {where} at step {step}"
                 self.active[i] = False
         return ~bad
 

@@ -76,6 +76,8 @@ def slope_table(df: pd.DataFrame, metric: str = "test_rmse", by=GROUP, **kw) -> 
     if metric not in df.columns:
         raise ValueError(f"metric: no column {metric!r} in the store")
     ok = df[df["status"] == "ok"] if "status" in df.columns else df
+    if "target" in by and "target_id" not in by and "target_id" in df.columns:
+        by = ("target_id", *by)   # two targets sharing a name are never pooled
     rows = []
     for key, g in ok.groupby(list(by), sort=True):
         f = fit_slope(g["params"].to_numpy(), g[metric].to_numpy(), **kw)
