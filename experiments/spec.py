@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,9 +114,11 @@ def _fail(fieldname: str, msg: str):
 
 
 def _unknown(d: dict, allowed: set, where: str):
-    extra = sorted(set(d) - allowed)
+    extra = sorted((set(d) - allowed), key=str)
     if extra:
-        _fail(f"{where}{extra[0]}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        k = str(extra[0])
+        k = k if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", k) else repr(k)   # odd keys quoted, on one line
+        _fail(f"{where}{k}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
 
 
 def _int(v, fieldname: str, lo: int, hi: int | None = None) -> int:
@@ -210,10 +213,14 @@ def schedule(v) -> list[dict]:
     experiments.spec.SpecError: train.schedule[0].optimizer: must be one of ('adam', 'lbfgs', 'lm'), got 'sgd'
     """
     from approx import fit
+    for i, st in enumerate(v if isinstance(v, list) else []):
+        for k in (st if isinstance(st, dict) else {}):
+            if not (isinstance(k, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k)):
+                _fail(f"train.schedule[{i}].{k!r}", "not an option name")
     try:
         out = fit.check_schedule(v)
     except ValueError as e:
-        raise SpecError(f"train.{e}") from None
+        raise SpecError(" ".join(f"train.{e}".split())) from None
     for i, st in enumerate(out):
         if st["steps"] < 1:
             _fail(f"train.schedule[{i}].steps", f"must be an integer >= 1, got {st['steps']!r}")
