@@ -105,7 +105,9 @@ def load(path) -> Spec:
     try:
         data = tomllib.loads(p.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise SpecError(f"spec: {p} is not valid TOML ({e})") from None
+        raise SpecError(f"spec: {p} is not valid TOML ({' '.join(str(e).split())})") from None
+    except OSError as e:
+        raise SpecError(f"spec: cannot read {p} ({type(e).__name__})") from None
     return parse(data, default_name=p.stem)
 
 

@@ -243,8 +243,17 @@ def load(path, history: bool = False) -> pd.DataFrame:
         df["target_id"] = ids
     if history:
         for c in JSON_COLUMNS:
-            df[c] = [json.loads(v) if v else None for v in df[c]]
+            df[c] = [_json(v, c, i, path) for i, v in enumerate(df[c])]
     return df
+
+
+def _json(v, col: str, i: int, path):
+    if v is None or v == "":
+        return None
+    try:
+        return json.loads(v)
+    except (ValueError, TypeError):
+        raise StoreError(f"store: {path} row {i + 1}: column {col} is not JSON") from None
 
 
 def claim(path, group: str, hashes, owner: str, timeout: float) -> str:

@@ -105,7 +105,7 @@ def test_spec_toml_text_parses_or_names_the_field(tmp_path_factory, data):
 def test_store_files_are_a_store_or_a_store_error_and_untouched(tmp_path_factory, blob):
     p = tmp_path_factory.mktemp("st") / "s.sqlite"
     p.write_bytes(blob)
-    for fn in (store.check, store.load, store.done_hashes):
+    for fn in (store.check, store.load, store.done_hashes, lambda q: store.load(q, history=True)):
         try:
             fn(p)
         except store.StoreError as e:
@@ -132,3 +132,20 @@ def test_sqlite_files_of_other_schemas_are_refused_untouched(tmp_path_factory, t
         assert p.read_bytes() == before
     else:   # only an empty SQLite file, or an older polycom store, is taken as a store
         assert not tables or ("runs" in tables and version == store.SCHEMA_VERSION)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["history", "config"]), st.one_of(st.text(max_size=20), st.binary(max_size=20)))
+def test_tampered_json_columns_are_a_store_error(tmp_path_factory, col, junk):
+    p = tmp_path_factory.mktemp("js") / "s.sqlite"
+    store.write(p, [{"hash": "h", "sweep": "s", "status": "ok", "target_expr": "x0", "dim": 1}])
+    conn = sqlite3.connect(p)
+    conn.execute(f"UPDATE runs SET {col} = ?", (junk,))
+    conn.commit()
+    conn.close()
+    try:
+        df = store.load(p, history=True)
+    except store.StoreError as e:
+        assert str(e).startswith("store: ") and f"column {col} is not JSON" in str(e)
+    else:
+        assert len(df) == 1
