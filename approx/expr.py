@@ -247,7 +247,7 @@ class _Builder:
                 return CONSTANTS[node.id]
             if node.id in FUNCTIONS or node.id == "Piecewise":
                 self.fail(f"function {node.id!r} must be called, e.g. {node.id}(x0)")
-            self.fail(f"unknown name {node.id!r} (allowed: {self._allowed()})")
+            self.fail(f"name {node.id!r} is not allowed")   # not reached: _screen refuses it first
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
                 return -self.expr(node.operand)
@@ -272,11 +272,6 @@ class _Builder:
         if isinstance(node, ast.Call):
             return self.call(node)
         self.fail(f"{_node_name(node)} is not allowed in an expression")
-
-    def _allowed(self) -> str:
-        names = list(self.syms)
-        v = ", ".join(names) if len(names) <= 4 else f"{names[0]}..{names[-1]}"
-        return f"{v}, constants {', '.join(CONSTANTS)}, functions {', '.join(FUNCTIONS)}, Piecewise"
 
     def _check_power(self, a, b):
         if b.is_Number and b.is_finite:
