@@ -81,18 +81,34 @@ def check(path, need_runs: bool = False) -> None:
     if p.is_dir():
         raise StoreError(f"store: {p} is a directory")
     try:
-        conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
-        try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        finally:
-            conn.close()
+        with open(p, "rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        raise StoreError(f"store: cannot read {p} ({type(e).__name__})") from None
+    if head and head != b"SQLite format 3\x00":
+        raise StoreError(f"store: {p} is not an SQLite file (file is not a database)")
+    try:
+        tables, version = _schema(f"file:{p}?mode=ro")
+    except sqlite3.OperationalError:
+        try:   # e.g. a hot journal left by a killed writer: a read-write open rolls it back
+            tables, version = _schema(str(p))
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"store: {p} cannot be read as SQLite ({e})") from None
     except sqlite3.DatabaseError as e:
         raise StoreError(f"store: {p} is not an SQLite file ({e})") from None
     if tables and ("runs" not in tables or version != SCHEMA_VERSION):
         raise StoreError(f"store: {p} is an SQLite file but not a polycom result store (v{SCHEMA_VERSION})")
     if need_runs and "runs" not in tables:
         raise StoreError(f"store: {p} holds no runs table (an empty SQLite file)")
+
+
+def _schema(target: str):
+    conn = sqlite3.connect(target, uri=target.startswith("file:"), timeout=30)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return tables, conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
 
 
 def check_writable(path, what: str = "store") -> None:
