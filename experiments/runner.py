@@ -391,8 +391,9 @@ class _Progress:
             self.p = Progress("[progress.description]{task.description}", BarColumn(),
                               MofNCompleteColumn(), TimeElapsedColumn())
             self.p.__enter__()
+            from rich.markup import escape
             desc = f"sweep {self.name}" + (f" ({self.skipped} stored runs skipped)" if self.skipped else "")
-            self.task = self.p.add_task(desc, total=self.total)
+            self.task = self.p.add_task(escape(desc), total=self.total)   # a spec name is text, not markup
         return self
 
     def advance(self, n: int):
