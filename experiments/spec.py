@@ -151,9 +151,14 @@ def parse(data: dict, default_name: str = "sweep") -> Spec:
     if not isinstance(data, dict):
         _fail("spec", "must be a table")
     _unknown(data, TOP_KEYS, "")
+    if "name" not in data:   # from the file name: made safe as a store name
+        default_name = re.sub(r"[^A-Za-z0-9_.+-]", "_", str(default_name)).lstrip("._+-")[:100] or "sweep"
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name.strip():
         _fail("name", f"must be a non-empty string, got {name!r}")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}", name.strip()):
+        # it names the default store results/<name>.sqlite: no folders, no hidden files
+        _fail("name", f"must be letters, digits and _ . + - (at most 100, not starting with . _ + -), got {name!r}")
     tl = data.get("targets")
     if tl is None or (isinstance(tl, list) and not tl):
         _fail("targets", "at least one target is required")

@@ -325,3 +325,13 @@ def test_a_new_sweep_into_a_store_made_by_main(tmp_path):
     assert new["target_expr"] == "sin(3*x0)/2" and new["worker"] is not None
     assert new["target_id"] == df.iloc[0]["target_id"]           # the same function as the old rows
     assert np.isfinite(new["test_rmse"])
+
+
+def test_spec_name_cannot_point_the_store_elsewhere(tmp_path):
+    base = {"targets": [{"name": "t", "expr": "x0", "dim": 1}],
+            "grid": {"activations": ["relu"], "widths": [4], "depths": [1], "seeds": [0]},
+            "train": {"schedule": [{"optimizer": "adam", "steps": 1}]}}
+    for bad in ("/tmp/evil", "../up", ".hidden", "a/b", "x\ny"):
+        with pytest.raises(S.SpecError, match=r"^name: must be letters"):
+            S.parse({**base, "name": bad})
+    assert S.parse(base, default_name="my spec (v2)").name == "my_spec__v2_"
