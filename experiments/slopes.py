@@ -79,7 +79,7 @@ def slope_table(df: pd.DataFrame, metric: str = "test_rmse", by=GROUP, **kw) -> 
     if "target" in by and "target_id" not in by and "target_id" in df.columns:
         by = ("target_id", *by)   # two targets sharing a name are never pooled
     rows = []
-    for key, g in ok.groupby(list(by), sort=True):
+    for key, g in ok.groupby(list(by), sort=True, dropna=False):   # a store without expressions has no target_id
         f = fit_slope(g["params"].to_numpy(), g[metric].to_numpy(), **kw)
         rows.append({**dict(zip(by, key)), "metric": metric, **f,
                      "params_min": int(g["params"].min()), "params_max": int(g["params"].max()),

@@ -26,7 +26,7 @@ LEVELS_NOTE = ("Levels of numbers: **exact** (rational or symbolic arithmetic), 
                "bound computed from the network in hand), **a priori** (a proved budget of the "
                "construction), **measured** (sampled or trained; dtype and sample are given).")
 FOLD_ROWS = 15   # tables longer than this are shown in full inside a collapsible <details> section
-_MD_SPECIAL = "\\`*_[]<>|#"
+_MD_SPECIAL = "\\`*_[]<>|#&~"
 
 
 def _jsonable(v):
@@ -108,7 +108,8 @@ def level_of(method: str) -> str:
     >>> level_of("")
     'unstated'
     """
-    return method.strip() or "unstated"
+    m = "".join(ch for ch in str(method) if ch.isprintable() or ch.isspace()).strip()
+    return m or "unstated"
 
 
 def cell(v) -> str:
@@ -140,7 +141,7 @@ def _text(v) -> str:
 
 
 def _escape(t: str) -> str:
-    t = " ".join(t.split())
+    t = " ".join("".join(ch for ch in t if ch.isprintable() or ch.isspace()).split())   # no control characters
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in t)
 
 
