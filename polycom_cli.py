@@ -16,6 +16,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 from rich.table import Table
 from rich.text import Text
 
@@ -45,6 +46,13 @@ class _App(typer.Typer):
         finally:
             if prev is not None:
                 signal.signal(signal.SIGINT, prev)
+
+
+class _Command(TyperCommand):
+    """Usage lines name a required argument plainly (SPEC), not as typer's {SPEC}."""
+
+    def collect_usage_pieces(self, ctx):
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
 
 
 app = _App(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -132,10 +140,10 @@ def _check_level(level: str) -> None:
         _fail(f"--level: must be quick or full, got {level!r}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def verify(claims: str = typer.Option(None, metavar="IDS", help="comma-separated claim ids, e.g. L1,T1 (default: all)"),
            level: str = typer.Option("quick", metavar="LEVEL", help="quick (seconds) or full (minutes)"),
-           json_file: Path = typer.Option(None, "--json", metavar="FILE", help="write {'claims': [...]} here")):
+           json_file: Path = typer.Option(None, "--json", metavar="FILE", help="write the claim reports here as JSON")):
     """Check the paper's claims; exit 1 if any toolkit check fails."""
     _check_level(level)
     ids = _parse_claims(claims)
@@ -154,7 +162,7 @@ def verify(claims: str = typer.Option(None, metavar="IDS", help="comma-separated
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=_Command)
 def sweep(spec: Path = typer.Argument(..., metavar="SPEC", help="sweep specification (TOML file)"),
           store: Path = typer.Option(None, metavar="FILE", help="SQLite result store (default: results/<name>.sqlite)"),
           device: str = typer.Option(None, metavar="DEVICE", help="cpu, cuda or cuda:N (overrides the spec)"),
@@ -177,7 +185,7 @@ def sweep(spec: Path = typer.Argument(..., metavar="SPEC", help="sweep specifica
     _say(f"store: {out}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def figures(store: Path = typer.Option(None, metavar="FILE", help="SQLite store of a sweep (required)"),
             out: Path = typer.Option(Path("results/figures"), metavar="DIR", help="output folder")):
     """Rebuild the sweep figures from a store."""
@@ -201,7 +209,7 @@ def figures(store: Path = typer.Option(None, metavar="FILE", help="SQLite store 
         _say(f"wrote {p}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def reproduce(out: Path = typer.Option(Path("results"), metavar="DIR", help="results folder"),
               level: str = typer.Option("quick", metavar="LEVEL", help="quick or full")):
     """The main job: verify every claim, run the quick sweep, draw figures, write a report."""
