@@ -1,7 +1,7 @@
 """Sweep specifications: read a TOML file, validate every field, expand to runs.
 
 A spec names targets, a grid (activations x widths x depths x seeds) and a
-training recipe; see DESIGN.md "Sweeps" for the binding keys. Every error is a
+training recipe; docs/design.md ("Sweep specification") lists the keys. Every error is a
 ``SpecError`` whose message starts with the field it is about:
 
 >>> spec = parse({"name": "demo", "targets": [{"name": "sq", "expr": "x0**2", "dim": 1}],

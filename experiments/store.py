@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 SCHEMA_VERSION = 1
-# column -> SQLite type; the DESIGN.md columns first, then the extras
+# column -> SQLite type; the documented columns (docs/design.md) first, then the extras
 COLUMNS = {
     "hash": "TEXT PRIMARY KEY", "sweep": "TEXT", "target": "TEXT", "activation": "TEXT",
     "width": "INTEGER", "depth": "INTEGER", "params": "INTEGER", "seed": "INTEGER",
