@@ -10,7 +10,7 @@
 >>> t.norm <= 0.51      # certified upper bound of max_{|a|<=2} sup |D^a f| (true value 1/2)
 True
 
-F_{n,d} (THEORY.md, Theorem 3) is the unit ball of W^{n,inf}([0,1]^d):
+F_{n,d} (docs/theory.md, Theorem 3) is the unit ball of W^{n,inf}([0,1]^d):
 max_{|alpha| <= n} ess sup |D^alpha f| <= 1. ``Target.from_sympy`` computes
 every partial derivative up to order n with sympy (vectorised with lambdify),
 bounds the norm from above by interval arithmetic (mpmath.iv, outward rounded)

@@ -10,7 +10,7 @@
 >>> bool(err <= taylor_bound(1, 2, 8)), net.meta["kind"], net.meta["shared"]
 (True, 'polyrelu', True)
 
-The layers (THEORY.md, Theorem 3), for every axis k and grid index j = 0..N,
+The layers (docs/theory.md, Theorem 3), for every axis k and grid index j = 0..N,
 with u = N x_k - j:
   layer A: ReLU(u), ReLU(-u), ReLU(u+1), ReLU(u-1);
   layer B: ReLU(2 - 3|u|), ReLU(1 - 3|u|), and the two clip parts carried;

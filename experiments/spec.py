@@ -1,8 +1,8 @@
 """Sweep specifications: read a TOML file, validate every field, expand to runs.
 
 A spec names targets, a grid (activations x widths x depths x seeds) and a
-training recipe (the keys are TOP_KEYS, GRID_KEYS, TRAIN_KEYS and TARGET_KEYS below). Target expressions are read
-by approx.expr, never evaluated. Every error is a
+training recipe; docs/design.md ("Sweep specification") lists the keys. Target
+expressions are read by approx.expr, never evaluated. Every error is a
 ``SpecError`` whose message starts with the field it is about:
 
 >>> spec = parse({"name": "demo", "targets": [{"name": "sq", "expr": "x0**2", "dim": 1}],

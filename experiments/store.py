@@ -34,8 +34,8 @@ from pathlib import Path
 import pandas as pd
 
 SCHEMA_VERSION = 1
-# column -> SQLite type; the binding columns first, then the extras (added to older
-# stores by ALTER TABLE when they are next written; read as NULL before that)
+# column -> SQLite type; the documented columns (docs/design.md) first, then the extras
+# (added to older stores by ALTER TABLE when they are next written; read as NULL before that)
 COLUMNS = {
     "hash": "TEXT PRIMARY KEY", "sweep": "TEXT", "target": "TEXT", "activation": "TEXT",
     "width": "INTEGER", "depth": "INTEGER", "params": "INTEGER", "seed": "INTEGER",

@@ -41,13 +41,16 @@ def _t3(rep, folder):
 def _pn(rep, folder):
     import pandas as pd
 
-    from figures.sweeps import error_vs_params
+    from figures.sweeps import error_vs_params, select, targets
     csv = rep.details.get("runs_csv")
     if not csv or not Path(csv).exists():
         return []
     df = pd.read_csv(csv)
-    return [str(error_vs_params(df, t, 2, Path(folder) / f"pn_{rep.level}_{t}.png"))
-            for t in sorted(df["target"].unique())]
+    depths = sorted(int(v) for v in df["depth"].unique())
+    return [str(error_vs_params(df, t, depth, Path(folder) / (f"pn_{rep.level}_{part}"
+                                + (f"_depth{depth}" if len(depths) > 1 else "") + ".png"), target_id=tid))
+            for t, tid, part in targets(df) for depth in depths
+            if len(select(df, t, depth, tid)[lambda s: s["status"] == "ok"])]
 
 
 DRAWERS = {"L2": _l2, "T2-upper": _t2_upper, "T2-lower": _t2_lower, "T3": _t3, "PN": _pn}

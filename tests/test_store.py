@@ -1,4 +1,4 @@
-"""experiments.store: one row per hash, transactions, DESIGN.md columns."""
+"""experiments.store: one row per hash, transactions, the documented columns (docs/design.md)."""
 import sqlite3
 
 import pytest

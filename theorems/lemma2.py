@@ -1,5 +1,5 @@
 """Claim L2 (Lemma 2): one PolyReLU activation is eps-approximated on [-1, 1] by a
-ReLU network of size O(ln^2(1/eps)) (reconstructed form, THEORY.md).
+ReLU network of size O(ln^2(1/eps)) (reconstructed form, docs/theory.md).
 
 The argument checked:
   1. construct: ``approx.relu_approx.polyrelu_activation(a, eps)`` (ReLU(x)

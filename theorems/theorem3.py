@@ -1,6 +1,6 @@
 """Claim T3 (Theorem 3): PolyReLU networks of size O(eps^(-d/n)) approximate F_{n,d}.
 
-The argument checked, as in THEORY.md:
+The argument checked, as in docs/theory.md:
   1. construct: for a target f certified in the unit ball of W^{n,inf}([0,1]^d)
      (``approx.sobolev``, interval arithmetic), build sum_m phi_m P_m on the
      grid {0..N}^d/N as an explicit sparse network, PolyReLU (exact products)
