@@ -39,9 +39,9 @@ import sympy
 
 MAX_CHARS = 4000        # longest accepted text
 MAX_NODES = 2000        # most ast nodes
-MAX_DIGITS = 200        # digits of one numeric literal
+MAX_BITS = 3400         # every exact number (a literal, or one sympy computes) stays below about 10^1000
 MAX_EXP10 = 400         # |decimal exponent| of one literal (1e400 is refused)
-MAX_POW_DIGITS = 2000   # a number**number must stay below about 10^2000
+MAX_POW_DIGITS = 1000   # a number**number must stay below about 10^1000
 MAX_INT_EXPONENT = 1000  # |n| of an integer power x**n
 
 FUNCTIONS = {
@@ -128,7 +128,37 @@ def read(text, dim: int | None = None, field: str = "expr", names=None) -> sympy
         raise ExprError(field, f"{_short(text)} is not a finite expression "
                                f"(it simplifies to {what}; a division by zero?)" if bad else
                         f"{_short(text)} is not real (contains I)")
+    _check_result(e, field, text)
     return e
+
+
+_RESULT_CLASSES = None
+
+
+def _result_classes() -> tuple:
+    """The sympy classes an expression read here may consist of (what the grammar can write)."""
+    global _RESULT_CLASSES
+    if _RESULT_CLASSES is None:
+        from sympy.logic import boolalg
+        fns = {f for f, _, _ in FUNCTIONS.values() if isinstance(f, type)} | {sympy.exp, sympy.log}
+        _RESULT_CLASSES = tuple(fns | {
+            sympy.Symbol, sympy.Rational, type(sympy.pi), type(sympy.E), sympy.Add, sympy.Mul, sympy.Pow,
+            sympy.Piecewise, sympy.functions.elementary.piecewise.ExprCondPair,
+            sympy.StrictLessThan, sympy.LessThan, sympy.StrictGreaterThan, sympy.GreaterThan,
+            boolalg.And, boolalg.Or, boolalg.Not, boolalg.BooleanTrue, boolalg.BooleanFalse})
+    return _RESULT_CLASSES
+
+
+def _check_result(e, field: str, text: str) -> None:
+    """What sympy made of the tree must itself be inside the grammar (so that its text
+    reads back) and its exact numbers of bounded size."""
+    ok = _result_classes()
+    for node in sympy.preorder_traversal(e):
+        if not isinstance(node, ok):
+            raise ExprError(field, f"{_short(text)} simplifies to {type(node).__name__}, "
+                                   "which is outside the expression grammar")
+        if isinstance(node, sympy.Rational) and max(abs(node.p).bit_length(), node.q.bit_length()) > MAX_BITS:
+            raise ExprError(field, f"{_short(text)} holds an exact number larger than 2^{MAX_BITS}")
 
 
 def canonical(text, dim: int, field: str = "expr") -> str:
@@ -152,8 +182,13 @@ def target_id(expr: str, dim: int) -> str:
     >>> len(target_id("x0**2", 1))
     16
     """
-    try:
-        text = canonical(expr, int(dim))
+    try:   # str of a sympy expression does not always read back to the same tree
+        text = canonical(expr, int(dim))   # (-(x0 + 1)/x0 reads as (-x0 - 1)/x0): iterate to a fixed point
+        for _ in range(4):
+            again = canonical(text, int(dim))
+            if again == text:
+                break
+            text = again
     except (ExprError, ValueError, TypeError):
         text = str(expr)
     return hashlib.sha256(f"{int(dim)}|{text}".encode()).hexdigest()[:16]
@@ -221,8 +256,8 @@ class _Builder:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             self.fail(f"{type(v).__name__} constant {_short(repr(v))} is not allowed (only real numbers)")
         if isinstance(v, int):
-            if len(str(abs(v))) > MAX_DIGITS:
-                self.fail(f"integer literal with more than {MAX_DIGITS} digits")
+            if abs(v).bit_length() > MAX_BITS:
+                self.fail(f"integer literal larger than 2^{MAX_BITS}")
             return sympy.Integer(v)
         # a decimal literal: the exact rational of its text as written, e.g. 0.1 -> 1/10
         text = (ast.get_source_segment(self.source, node) or repr(v)).replace("_", "")

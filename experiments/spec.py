@@ -333,7 +333,7 @@ def _sympy(expr: str, dim: int, fieldname: str = "target_expr"):
 def _lambdify(expr: str, dim: int):
     import sympy
     xs = [sympy.Symbol(f"x{i}", real=True) for i in range(dim)]
-    f = sympy.lambdify(xs, _sympy(expr, dim), "numpy")
+    f = sympy.lambdify(xs, _sympy(expr, dim), ["numpy", "scipy"])   # scipy: erf and other specials
 
     def value(x):
         x = np.asarray(x, dtype=np.float64)

@@ -16,7 +16,7 @@ BASE = {"name": "fz", "targets": [{"name": "t", "expr": "sin(3*x0)/2", "dim": 1}
         "grid": {"activations": ["relu"], "widths": [4], "depths": [1], "seeds": [0]},
         "train": {"train_points": 16, "test_points": 16, "grid_points": 16,
                   "schedule": [{"optimizer": "adam", "steps": 2, "lr": 0.01}]}}
-FIELD = re.compile(r"^(spec|name|targets|grid|train|description)(\[\d+\]|\.[A-Za-z_]\w*|\.'[^']*')*: \S"
+FIELD = re.compile(r"^(spec|name|targets|grid|train|description)(\[\d+\]|\.[A-Za-z_]\w*|\.'[^']*'|\.\"[^\"]*\")*: \S"
                    r"|^(grid\.|train\.|targets\[\d+\]\.)?([A-Za-z_][\w-]*|'.*'|\".*\"): unknown key \(allowed: ")
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10 ** 20, 10 ** 20), st.floats(allow_nan=True),
@@ -78,6 +78,7 @@ def _check(doc_or_text, parse):
 @example({**BASE, "targets": [{"name": "t", "expr": "1/(x0-x0)", "dim": 1}]})
 @example({**BASE, "targets": [{"name": "t", "expr": "x0", "dim": True}]})
 @example({**BASE, "grid": {**BASE["grid"], "widths": [10 ** 30]}})
+@example({**BASE, "train": {**BASE["train"], "schedule": [{"optimizer": "adam", "steps": 2, "'": None}]}})
 def test_spec_documents_parse_or_name_the_field(doc):
     _check(doc, S.parse)
 
