@@ -150,7 +150,7 @@ def test_decimals_are_the_exact_rational_of_their_text(text, exact):
     ("9**9**9**9", "exponent"), ("x0**100000", "exponent"), ("(10**1000)**1000", "digits"), ("1e999", "outside"),
     ("x0 < 1", "comparison"), ("Piecewise((x0, x0 < 1))", "True"), ("sin(x0, x1)", "argument"),
     ("sin", "must be called"), ("1j", "complex"), ("'x0'", "str constant"), ("x0 ; x1", "cannot parse"),
-    ("x" * 5000, "longer than"),
+    ("x" * 5000, "longer than"), ("(10**900)*(10**900)*x0", "exact number larger"),
 ])
 def test_refusals_say_why(text, needle):
     with pytest.raises(E.ExprError, match=needle):
