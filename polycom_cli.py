@@ -182,6 +182,8 @@ def sweep(spec: Path = typer.Argument(..., metavar="SPEC", help="sweep specifica
         _fail(str(e))
     except runner.RunError as e:
         _fail(str(e), 1)
+    except runner.storemod.StoreError as e:   # the store failed mid-sweep (disk full, I/O): stored groups are complete
+        _fail(f"--store: {str(e).removeprefix('store: ')}")
     _say(f"store: {out}")
 
 

@@ -87,15 +87,16 @@ def check(path, need_runs: bool = False) -> None:
         raise StoreError(f"store: cannot read {p} ({type(e).__name__})") from None
     if head and head != b"SQLite format 3\x00":
         raise StoreError(f"store: {p} is not an SQLite file (file is not a database)")
-    try:
-        tables, version = _schema(f"file:{p}?mode=ro")
-    except sqlite3.OperationalError:
-        try:   # e.g. a hot journal left by a killed writer: a read-write open rolls it back
-            tables, version = _schema(str(p))
+    for attempt in range(6):
+        try:   # read-only first; a hot journal left by a killed writer needs a read-write open
+            tables, version = _schema(f"file:{p}?mode=ro" if attempt < 3 else str(p))
+            break
+        except sqlite3.OperationalError as e:   # also transient while other workers commit
+            if attempt == 5:
+                raise StoreError(f"store: {p} cannot be read as SQLite ({e})") from None
+            time.sleep(0.1 * (attempt + 1))
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"store: {p} cannot be read as SQLite ({e})") from None
-    except sqlite3.DatabaseError as e:
-        raise StoreError(f"store: {p} is not an SQLite file ({e})") from None
+            raise StoreError(f"store: {p} is not an SQLite file ({e})") from None
     if tables and ("runs" not in tables or version != SCHEMA_VERSION):
         raise StoreError(f"store: {p} is an SQLite file but not a polycom result store (v{SCHEMA_VERSION})")
     if need_runs and "runs" not in tables:
@@ -141,9 +142,29 @@ def check_writable(path, what: str = "store") -> None:
         raise StoreError(f"{what}: cannot write in {parent} ({type(e).__name__})") from None
 
 
+def _complete(path) -> bool:
+    """True if ``path`` is already a store of this version with every column (the fast path
+    of create, taken on every write and claim by concurrent workers)."""
+    if not Path(path).is_file():
+        return False
+    try:
+        conn = _connect(path)
+        try:
+            have = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+            leases = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='leases'").fetchone()
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False
+    return set(COLUMNS) <= have and leases is not None and version == SCHEMA_VERSION
+
+
 def create(path) -> None:
     """Create the store (and its folder) if missing, add the columns and tables of
     this version to an older store. Idempotent."""
+    if _complete(path):
+        return
     check(path)
     check_writable(path)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -212,6 +233,8 @@ def write(path, rows: list[dict], release: tuple[str, str] | None = None) -> int
             if release is not None:
                 conn.execute("DELETE FROM leases WHERE grp = ? AND owner = ?", release)
             return cur.rowcount
+    except sqlite3.OperationalError as e:   # disk full, I/O error, locked for 30 s: nothing was written
+        raise StoreError(f"store: cannot write {path} ({e})") from None
     finally:
         conn.close()
 
@@ -310,6 +333,8 @@ def claim(path, group: str, hashes, owner: str, timeout: float) -> str:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+    except sqlite3.OperationalError as e:
+        raise StoreError(f"store: cannot claim a group in {path} ({e})") from None
     finally:
         conn.close()
 
