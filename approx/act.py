@@ -32,9 +32,7 @@ def to_fraction(v) -> Fraction:
     """
     if isinstance(v, Fraction):
         return v
-    if isinstance(v, (bool, np.bool_)):
-        raise ValueError(f"cannot read the boolean {v!r} as a rational number")
-    if isinstance(v, (int, np.integer)):
+    if isinstance(v, (int, np.integer, np.bool_)):
         return Fraction(int(v))
     if isinstance(v, (float, np.floating)):
         if not math.isfinite(float(v)):

@@ -46,8 +46,8 @@ def _read(values, name: str, ndim: int, where: str):
     Floats are exact as they are (the exact array is then built lazily from them);
     ints of any size, Fractions, fmpq and numpy integers are kept exact, and their
     float64 copy (nearest double, +-inf beyond the range) serves float evaluation only."""
-    if hasattr(values, "detach"):  # torch tensor: floats stay floats, integer tensors give ints
-        values = values.detach().cpu().tolist()
+    if hasattr(values, "detach"):  # torch tensor: as numpy (float stays float, integer stays integer)
+        values = values.detach().cpu().numpy()
     if isinstance(values, np.ndarray) and values.dtype != object:
         kind = values.dtype.kind
         if kind == "f":
@@ -57,7 +57,7 @@ def _read(values, name: str, ndim: int, where: str):
             if not np.all(np.isfinite(arr)):
                 raise ValueError(f"{where}{name}: non-finite entry (NaN or inf)")
             return arr, None
-        if kind in "iu":
+        if kind in "iub":
             if values.ndim != ndim:
                 raise ValueError(f"{where}{name} must be {ndim}-D, got shape {values.shape}")
             big = values.size and int(np.max(np.abs(values.astype(object)))) > 2 ** 53
@@ -82,6 +82,13 @@ def _read(values, name: str, ndim: int, where: str):
     else:
         flat = list(values)
         shape = (len(flat),)
+    if all(type(v) is float for v in flat):          # fast path: plain floats are exact as they are
+        arr = np.array(flat, dtype=np.float64).reshape(shape)
+        if not np.all(np.isfinite(arr)):
+            k = int(np.flatnonzero(~np.isfinite(arr.ravel()))[0])
+            pos = f"[{k // shape[1]}][{k % shape[1]}]" if ndim == 2 else f"[{k}]"
+            raise ValueError(f"{where}{name}{pos}: non-finite value {flat[k]}")
+        return arr, None
     exact, floats, all_float = [], [], True
     for k, v in enumerate(flat):
         if isinstance(v, (list, tuple, np.ndarray)):
@@ -309,7 +316,8 @@ class Net:
             if kind == "dense":
                 Z = (W * H).entries()
             else:
-                cols = [H.entries()[i * P:(i + 1) * P] for i in range(H.nrows())]
+                HE = H.entries()          # once: calling entries() per row made this quadratic
+                cols = [HE[i * P:(i + 1) * P] for i in range(H.nrows())]
                 Z = []
                 for row in W:
                     acc = [flint.fmpq(0)] * P
