@@ -60,7 +60,7 @@ def _read(values, name: str, ndim: int, where: str):
         if kind in "iub":
             if values.ndim != ndim:
                 raise ValueError(f"{where}{name} must be {ndim}-D, got shape {values.shape}")
-            big = values.size and int(np.max(np.abs(values.astype(object)))) > 2 ** 53
+            big = values.size and float(np.max(np.abs(values.astype(np.float64)))) >= 2.0 ** 53
             if not big:
                 return values.astype(np.float64), None
             values = values.tolist()

@@ -13,15 +13,23 @@ True
 F_{n,d} (THEORY.md, Theorem 3) is the unit ball of W^{n,inf}([0,1]^d):
 max_{|alpha| <= n} ess sup |D^alpha f| <= 1. ``Target.from_sympy`` computes
 every partial derivative up to order n with sympy (vectorised with lambdify),
-bounds the norm from above by interval arithmetic (mpmath.iv, outward rounded)
-on a branch-and-bound subdivision of the cube (the bound is *certified*; the
-largest sampled value is reported beside it as a lower bound), and refuses a
-target outside the ball or with a non-finite derivative unless ``scale=True``,
-which divides by the bound (rounded up to 4 significant digits).
+bounds the norm from above by strict interval arithmetic (``approx.interval``:
+mpmath.iv, outward rounded; every sub-expression must be finite and inside its
+function's domain) on a branch-and-bound subdivision of the cube (the bound is
+*certified*; the largest sampled value is reported beside it as a lower bound),
+and refuses a target outside the ball or with a non-finite derivative unless
+``scale=True``, which divides by the bound (rounded up to 4 significant
+digits). A norm equal to 1 is proved <= 1 exactly where needed (monotone boxes,
+exact values at dyadic corners). atan, sinh, cosh, tanh, b**x and sin(u)/u
+(continued at u = 0) have interval rules.
 
-Piecewise targets (Max, Abs, Heaviside are rewritten as Piecewise) are
-accepted when sympy proves that the derivatives of order < n are continuous
-across every boundary; the order-n derivatives may jump (weak derivatives).
+Piecewise targets (Max, Min, Abs, Heaviside, sign are rewritten as Piecewise)
+are accepted only when ``approx.continuity`` proves exactly that every
+derivative of order < n is continuous across every boundary inside the cube;
+a boundary must be an affine hyperplane with exact coefficients (e.g.
+x0 < 1/3, or w.x <= sqrt(6)/6), any other boundary is refused. The order-n
+derivatives may jump (weak derivatives). Every refusal is a ValueError naming
+the target; one certification is limited to ``TIME_BUDGET`` seconds.
 
 ``registry()`` names targets for d = 1..4: smooth ones (products of sines,
 Gaussians, Genz product peaks) and limited-smoothness kinks

@@ -433,3 +433,16 @@ def test_approximant_bad_input():
                       (dict(n=True, N=4), "n")]:
         with pytest.raises(ValueError, match=field):
             approximant(t, **kw)
+
+
+def test_hard_certification_ends_within_the_time_budget(monkeypatch):
+    import time
+
+    import approx.sobolev as S
+    monkeypatch.setattr(S, "TIME_BUDGET", 0.5)
+    xs = sympy.symbols("x0:4", real=True)
+    e = sympy.Mul(*[1 / (sympy.Rational(1, 4) + (x - sympy.Rational(k + 2, 7)) ** 2) for k, x in enumerate(xs)])
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="did not finish within 0.5 s"):
+        S.Target.from_sympy(e, list(xs), n=3, scale=True)
+    assert time.perf_counter() - t0 < 30
