@@ -25,10 +25,14 @@ KINDS = ("identity", "relu", "relu_pow", "poly", "polyrelu")
 
 
 def to_fraction(v) -> Fraction:
-    """Exact rational value of an int, Fraction, fmpq or finite float (no rounding)."""
+    """Exact rational value of an int (any size), Fraction, fmpq/fmpz or finite float (no rounding).
+
+    >>> to_fraction(2**70 + 1) - 2**70, to_fraction(0.5)
+    (Fraction(1, 1), Fraction(1, 2))
+    """
     if isinstance(v, Fraction):
         return v
-    if isinstance(v, (int, np.integer)):
+    if isinstance(v, (int, np.integer, np.bool_)):
         return Fraction(int(v))
     if isinstance(v, (float, np.floating)):
         if not math.isfinite(float(v)):
@@ -36,7 +40,32 @@ def to_fraction(v) -> Fraction:
         return Fraction(float(v))
     if hasattr(v, "p") and hasattr(v, "q"):  # flint.fmpq
         return Fraction(int(v.p), int(v.q))
+    if type(v).__name__ == "fmpz":  # flint.fmpz
+        return Fraction(int(v))
     raise ValueError(f"cannot read {v!r} ({type(v).__name__}) as a rational number")
+
+
+def to_float(v) -> float:
+    """float64 copy of an exact rational (int, Fraction, fmpq or float): the nearest double,
+    +-inf beyond the float64 range (never raises). Use it for float evaluation only.
+
+    >>> to_float(Fraction(1, 3)), to_float(Fraction(10 ** 400)), to_float(Fraction(1, 10 ** 400))
+    (0.3333333333333333, inf, 0.0)
+    """
+    try:
+        return float(v)
+    except OverflowError:
+        return math.copysign(math.inf, 1 if v > 0 else -1)
+
+
+def float_exact(v) -> bool:
+    """True when the float64 copy of the rational ``v`` is exactly ``v``.
+
+    >>> float_exact(2 ** 53), float_exact(2 ** 53 + 1), float_exact(Fraction(1, 10 ** 400))
+    (True, False, False)
+    """
+    f = to_float(v)
+    return math.isfinite(f) and Fraction(f) == v
 
 
 def _coeff_tuple(coeffs, name):
@@ -45,12 +74,22 @@ def _coeff_tuple(coeffs, name):
         arr = arr.detach().cpu().tolist()
     if not isinstance(arr, (list, tuple)) or len(arr) == 0:
         raise ValueError(f"{name}: coefficients must be a non-empty 1-D or 2-D sequence")
+    def read(v, where):
+        if isinstance(v, (list, tuple, np.ndarray)):
+            raise ValueError(f"{name}: coefficient{where} is a sequence; coefficients are 1-D (shared) "
+                             "or 2-D (one row per neuron)")
+        try:
+            return to_fraction(v)
+        except ValueError as e:
+            raise ValueError(f"{name}: coefficient{where}: {e}") from None
     if isinstance(arr[0], (list, tuple, np.ndarray)):
-        rows = [tuple(to_fraction(v) for v in row) for row in arr]
+        if not all(isinstance(row, (list, tuple, np.ndarray)) for row in arr):
+            raise ValueError(f"{name}: a per-neuron coefficient table needs a row for every neuron")
+        rows = [tuple(read(v, f" [{i}][{j}]") for j, v in enumerate(row)) for i, row in enumerate(arr)]
         if len({len(r) for r in rows}) != 1 or len(rows[0]) == 0:
             raise ValueError(f"{name}: every row of a per-neuron coefficient table needs the same length >= 1")
         return tuple(rows)
-    return tuple(to_fraction(v) for v in arr)
+    return tuple(read(v, f" [{i}]") for i, v in enumerate(arr))
 
 
 @dataclass(frozen=True)
@@ -110,8 +149,8 @@ class Activation:
 
     @cached_property
     def _float_coeffs(self) -> np.ndarray:
-        c = np.array([[float(v) for v in r] for r in self.coeffs] if self.per_neuron
-                     else [float(v) for v in self.coeffs], dtype=np.float64)
+        c = np.array([[to_float(v) for v in r] for r in self.coeffs] if self.per_neuron
+                     else [to_float(v) for v in self.coeffs], dtype=np.float64)
         c.flags.writeable = False
         return c
 

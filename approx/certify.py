@@ -52,8 +52,37 @@ def single_thread():
 
 
 def _q(v) -> "flint.fmpq":
+    if isinstance(v, flint.fmpq):
+        return v
     f = to_fraction(v)
     return flint.fmpq(f.numerator, f.denominator)
+
+
+def _f(q) -> float:
+    """float64 copy of an fmpq (+-inf beyond the range); for heuristics only, never for decisions."""
+    try:
+        return float(q)
+    except OverflowError:
+        return float("inf") if q > 0 else float("-inf")
+
+
+def _interval(interval, name: str = "interval") -> tuple:
+    """(lo, hi) as exact Fractions from a two-element sequence with lo < hi (ValueError otherwise)."""
+    if isinstance(interval, (str, bytes)) or not hasattr(interval, "__len__") or len(interval) != 2:
+        raise ValueError(f"{name}: need two end points (lo, hi), got {interval!r}")
+    try:
+        lo, hi = (to_fraction(v) for v in interval)
+    except ValueError as e:
+        raise ValueError(f"{name}: {e}") from None
+    if not lo < hi:
+        raise ValueError(f"{name}: need lo < hi, got {interval}")
+    return lo, hi
+
+
+def _check_net(net, where: str):
+    from approx.net import Net
+    if not isinstance(net, Net):
+        raise ValueError(f"{where}: net must be an approx.Net, got {type(net).__name__}")
 
 
 def _frac(q) -> Fraction:
@@ -67,8 +96,8 @@ def _layer_rows(L):
         rows = [[(int(W.indices[k]), _q(float(W.data[k]))) for k in range(W.indptr[i], W.indptr[i + 1])]
                 for i in range(W.shape[0])]
     else:
-        Wx = L.exact_W()
-        rows = [[(j, _q(Wx[i, j])) for j in np.flatnonzero(L.W[i])] for i in range(L.shape[0])]
+        Wx, nz = L.exact_W(), L.nonzero_mask()       # nonzeros decided on the exact weights
+        rows = [[(int(j), _q(Wx[i, j])) for j in np.flatnonzero(nz[i])] for i in range(L.shape[0])]
     return rows, [_q(v) for v in L.exact_b()]
 
 
@@ -88,11 +117,15 @@ def _affine(rows, b, H, P):
 
 
 def _sign(Z) -> np.ndarray:
-    """Exact signs of an object array of fmpq (float64 decides unless it underflows to 0)."""
-    S = np.sign(Z.astype(np.float64)).astype(np.int8)
-    unsure = (S == 0) & Z.astype(bool)
+    """Exact signs of an object array of fmpq: the float64 copy p/q keeps the sign of a nonzero
+    rational unless it underflows to 0 or overflows to nan; those entries are decided exactly."""
+    with np.errstate(all="ignore"):
+        F = np.array([_f(v) for v in Z.ravel()], dtype=np.float64).reshape(Z.shape) if Z.size else \
+            np.zeros(Z.shape)
+    S = np.sign(np.nan_to_num(F, nan=0.0)).astype(np.int8)
+    unsure = (S == 0)
     if unsure.any():
-        S[unsure] = [1 if v > 0 else -1 for v in Z[unsure]]
+        S[unsure] = [0 if v == 0 else (1 if v > 0 else -1) for v in Z[unsure]]
     return S
 
 
@@ -136,11 +169,10 @@ def breakpoints_1d(net, interval, max_points: int = MAX_POINTS):
     >>> [str(x) for x in X], [str(v) for v in V[0]]
     (['-1', '0', '1'], ['1', '0', '1'])
     """
+    _check_net(net, "breakpoints_1d")
     if net.d_in != 1:
         raise ValueError(f"breakpoints_1d: the network must take one input, it takes {net.d_in}")
-    lo, hi = (_q(v) for v in interval)
-    if not lo < hi:
-        raise ValueError(f"interval: need lo < hi, got {interval}")
+    lo, hi = (_q(v) for v in _interval(interval))
     for k, L in enumerate(net.layers[:-1]):
         if L.activation.kind not in ("relu", "identity"):
             raise ValueError(f"layer {k}: hidden activation {L.activation.kind} is not relu; "
@@ -246,7 +278,12 @@ def _target_pieces(target, lo: Fraction, hi: Fraction):
         if hi > 0:
             out.append((max(lo, Fraction(0)), hi, a))
         return out
-    coeffs = [to_fraction(c) for c in target]
+    if isinstance(target, (str, bytes)) or not hasattr(target, "__iter__"):
+        raise ValueError(f"poly: expected coefficients (low -> high) or an activation, got {type(target).__name__}")
+    try:
+        coeffs = [to_fraction(c) for c in target]
+    except ValueError as e:
+        raise ValueError(f"poly: {e}") from None
     if not coeffs:
         raise ValueError("poly: empty coefficient list")
     return [(lo, hi, coeffs)]
@@ -293,17 +330,18 @@ def _piece_errors(c, X, V):
     s = (V[1:] - V[:-1]) / (b - a)
     d1, d2 = _deriv(c), _deriv(_deriv(c))
     # approximate critical points of e = p - l: p'(x) = s, Newton in float64 from the midpoint
-    af = np.array([float(v) for v in a]); bf = np.array([float(v) for v in b])
-    sf = np.array([float(v) for v in s])
-    d1f = np.array([float(v) for v in d1]); d2f = np.array([float(v) for v in d2])
-    xf = (af + bf) / 2
-    for _ in range(6):
-        g = np.polyval(d1f[::-1], xf) - sf
-        h = np.polyval(d2f[::-1], xf)
-        with np.errstate(divide="ignore", invalid="ignore"):
+    # (any point C of [a, b] keeps the bound rigorous; the float guess only makes it tight)
+    af = np.array([_f(v) for v in a]); bf = np.array([_f(v) for v in b])
+    sf = np.array([_f(v) for v in s])
+    d1f = np.array([_f(v) for v in d1]); d2f = np.array([_f(v) for v in d2])
+    with np.errstate(all="ignore"):
+        xf = (af + bf) / 2
+        for _ in range(6):
+            g = np.polyval(d1f[::-1], xf) - sf
+            h = np.polyval(d2f[::-1], xf)
             step = np.where(h != 0, g / h, 0.0)
-        xf = np.clip(xf - np.nan_to_num(step), af, bf)
-    C = np.array([_q(float(v)) for v in xf], dtype=object)
+            xf = np.clip(xf - np.nan_to_num(step), af, bf)
+    C = np.array([_q(float(v)) if np.isfinite(v) else (a[i] + b[i]) / 2 for i, v in enumerate(xf)], dtype=object)
     C = np.where(_pos(a - C), a, np.where(_pos(C - b), b, C))
     ec = _poly_eval(c, C) - (V[:-1] + s * (C - a))
     dc = _poly_eval(d1, C) - s
@@ -324,7 +362,7 @@ def _piece_errors(c, X, V):
             bound[i] = crude
     cand = np.stack([np.abs(ea), np.abs(eb), np.abs(ec)])
     pts = np.stack([a, b, C])
-    k = np.argmax(np.array([[float(v) for v in row] for row in cand]), axis=0)
+    k = np.array([max(range(3), key=lambda r: cand[r, i]) for i in range(n)], dtype=np.int64)  # exact
     return bound, cand[k, np.arange(n)], pts[k, np.arange(n)]
 
 
@@ -338,7 +376,8 @@ def sup_error_1d(net, poly, interval, max_points: int = MAX_POINTS) -> SupError:
     >>> sup_error_1d(abs_net_example(), act.relu(), (-1, 1)).bound    # |x| vs ReLU(x)
     Fraction(1, 1)
     """
-    lo, hi = (to_fraction(v) for v in interval)
+    _check_net(net, "sup_error_1d")
+    lo, hi = _interval(interval)
     if net.d_out != 1:
         raise ValueError(f"sup_error_1d: the network must have one output, it has {net.d_out}")
     X, V = breakpoints_1d(net, (lo, hi), max_points)

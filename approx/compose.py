@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from approx import act
-from approx.act import to_fraction
+from approx.act import float_exact, to_fraction
 from approx.net import Layer, Net
 
 SPARSE_MIN = 1024   # layers with out*in above this are stored sparse when exact in float64
@@ -41,7 +41,7 @@ def _entries(L: Layer) -> dict:
                 out[(i, int(W.indices[k]))] = Fraction(float(W.data[k]))
         return out
     Wx = L.exact_W()
-    rows, cols = np.nonzero(L.W)
+    rows, cols = np.nonzero(L.nonzero_mask())     # decided on the exact values, not the float copy
     return {(int(i), int(j)): Wx[i, j] for i, j in zip(rows, cols)}
 
 
@@ -55,7 +55,7 @@ def make_layer(entries: dict, shape, b, activation, sparse: bool | None = None) 
     out, inp = shape
     b = [to_fraction(v) for v in b]
     ent = {k: to_fraction(v) for k, v in entries.items() if v != 0}
-    exact_float = all(Fraction(float(v)) == v for v in ent.values())
+    exact_float = all(float_exact(v) for v in ent.values())
     want = out * inp > SPARSE_MIN if sparse is None else sparse
     if want and exact_float:
         if ent:

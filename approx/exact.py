@@ -38,7 +38,7 @@ from fractions import Fraction
 import numpy as np
 
 from approx import act
-from approx.act import Activation
+from approx.act import Activation, float_exact
 from approx.compose import _entries, make_layer
 from approx.net import Layer, Net
 
@@ -165,7 +165,7 @@ def _make_layer(rows, b, n_in, activation, sparse: bool) -> Layer:
     """Dense exact layer, or sparse (as the input layer was) when every weight is exact in float64;
     a sparse layer with non-dyadic weights is densified (refused above 10^7 entries)."""
     entries = {(i, j): w for i, row in enumerate(rows) for j, w in row.items()}
-    if sparse and len(rows) * n_in > 10 ** 7 and any(Fraction(float(w)) != w for w in entries.values()):
+    if sparse and len(rows) * n_in > 10 ** 7 and not all(float_exact(w) for w in entries.values()):
         raise ValueError(f"layer {len(rows)}x{n_in}: weights are not exact in float64 (a sparse layer "
                          "stores float64) and the layer is too large to densify; use shared=False")
     return make_layer(entries, (len(rows), n_in), b, activation, sparse=sparse)
@@ -186,16 +186,25 @@ def to_polyrelu(net: Net, shared: bool = True, coeffs=None) -> Net:
     >>> p = to_polyrelu(relu_net); p.layers[0].activation, p.size()["width"]
     (polyrelu([0, 1]), 2)
     """
+    if not isinstance(net, Net):
+        raise ValueError(f"net: expected an approx.Net, got {type(net).__name__}")
+    if coeffs is not None:
+        if not shared:
+            raise ValueError("coeffs: a forced coefficient vector needs shared=True")
+        forced = act._coeff_tuple(coeffs, "coeffs")
+        if forced and isinstance(forced[0], tuple):
+            raise ValueError("coeffs: a forced coefficient vector is 1-D (one shared vector), got a 2-D table")
     layers = list(net.layers)
     if layers[-1].activation.kind != "identity":
         n = layers[-1].shape[0]
         layers.append(Layer(np.eye(n, dtype=np.int64).tolist(), [0] * n, act.identity()))
     new_layers = []
     prev_map = None  # for each old neuron of the previous layer: [(new index, lam)], constant
+    prev_width = None  # width of the previous new layer (a constant layer keeps one dummy neuron)
     for li, L in enumerate(layers):
         rows, b = _rows(L)
         if prev_map is not None:  # re-express this layer's input in the previous layer's new neurons
-            n_in = sum(len(m) for m, _ in prev_map)
+            n_in = prev_width
             new_rows = []
             for i, row in enumerate(rows):
                 nr = {}
@@ -211,10 +220,11 @@ def to_polyrelu(net: Net, shared: bool = True, coeffs=None) -> Net:
         if li == len(layers) - 1:
             new_layers.append(_make_layer(rows, b, n_in, act.identity(), L.sparse))
             break
-        if coeffs is not None and not shared:
-            raise ValueError("coeffs: a forced coefficient vector needs shared=True")
-        a_shared = (tuple(Fraction(c) for c in coeffs) if coeffs is not None else shared_coeffs_for(L)) if shared else None
-        terms = _terms(L, a_shared)
+        a_shared = (forced if coeffs is not None else shared_coeffs_for(L)) if shared else None
+        try:
+            terms = _terms(L, a_shared)
+        except ValueError as e:
+            raise ValueError(f"layer {li}: {'coeffs: ' if coeffs is not None else ''}{e}") from None
         out_rows, out_b, coeff_rows, prev_map = [], [], [], []
         for q, (news, const) in enumerate(terms):
             mp = []
@@ -232,6 +242,7 @@ def to_polyrelu(net: Net, shared: bool = True, coeffs=None) -> Net:
             r = max(len(c) for c in coeff_rows)
             activation = act.polyrelu([list(c) + [Fraction(0)] * (r - len(c)) for c in coeff_rows])
         new_layers.append(_make_layer(out_rows, out_b, n_in, activation, L.sparse))
+        prev_width = len(out_rows)
     return Net(new_layers)
 
 

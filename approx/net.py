@@ -10,11 +10,14 @@
 {'depth': 1, 'width': 2, 'neurons': 2, 'nonzeros': 4, 'params': 4}
 
 A ``Layer`` holds W (out, in) and b (out,) and the activation applied after
-the affine map. Weights are kept in two forms: float64 (dense numpy array or
-scipy CSR) for fast evaluation and, for dense layers given with rational
-entries, the exact Fractions; floats are read exactly (``Fraction(float)``),
-so dyadic and ``Fraction.from_float`` weights lose nothing. Sparse layers store
-float64 values and are exact for exactly-representable rationals only.
+the affine map. The exact values are the weights: ints of any size, Fractions
+of any size or smallness, fmpq and numpy integers are kept exact (Fractions),
+and floats are read exactly (``Fraction(float)``). A float64 copy (dense numpy
+array or scipy CSR) serves float evaluation only; every exact path and every
+structural decision (which weights are zero) reads the exact values. Sparse
+layers store float64 and accept only weights that float64 holds exactly.
+Weights beyond the float64 range are kept exactly; float evaluation of such a
+network is refused with a ValueError naming the layer.
 
 Depth counts hidden layers (every layer but the last, the output layer).
 """
@@ -27,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from approx import act, activations
-from approx.act import Activation, to_fraction
+from approx.act import Activation, to_float, to_fraction
 
 try:
     import flint
@@ -37,12 +40,73 @@ except ImportError:  # pragma: no cover - python-flint is a dependency
 CHUNK_ELEMENTS = 1 << 24  # float64 temporaries per chunk (~128 MiB)
 
 
-def _exact_array(rows) -> np.ndarray | None:
-    """Object array of Fractions when the input holds non-float rationals, else None."""
-    flat = np.asarray(rows, dtype=object).ravel()
-    if any(isinstance(v, Fraction) or (hasattr(v, "p") and hasattr(v, "q")) for v in flat):
-        return np.array([to_fraction(v) for v in flat], dtype=object).reshape(np.shape(rows))
-    return None
+def _read(values, name: str, ndim: int, where: str):
+    """(float64 copy, exact object array or None) of a dense W (ndim 2) or b (ndim 1).
+
+    Floats are exact as they are (the exact array is then built lazily from them);
+    ints of any size, Fractions, fmpq and numpy integers are kept exact, and their
+    float64 copy (nearest double, +-inf beyond the range) serves float evaluation only."""
+    if hasattr(values, "detach"):  # torch tensor: as numpy (float stays float, integer stays integer)
+        values = values.detach().cpu().numpy()
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        kind = values.dtype.kind
+        if kind == "f":
+            arr = np.asarray(values, dtype=np.float64)
+            if arr.ndim != ndim:
+                raise ValueError(f"{where}{name} must be {ndim}-D, got shape {arr.shape}")
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"{where}{name}: non-finite entry (NaN or inf)")
+            return arr, None
+        if kind in "iub":
+            if values.ndim != ndim:
+                raise ValueError(f"{where}{name} must be {ndim}-D, got shape {values.shape}")
+            big = values.size and float(np.max(np.abs(values.astype(np.float64)))) >= 2.0 ** 53
+            if not big:
+                return values.astype(np.float64), None
+            values = values.tolist()
+        else:
+            raise ValueError(f"{where}{name}: entries of dtype {values.dtype} are not rational numbers")
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+        raise ValueError(f"{where}{name} must be a {ndim}-D sequence of numbers, got {type(values).__name__}")
+    if ndim == 2:
+        if not all(isinstance(r, (list, tuple, np.ndarray)) for r in values):
+            raise ValueError(f"{where}{name} must be 2-D (a list of rows)")
+        rows = [list(r) for r in values]
+        lens = {len(r) for r in rows}
+        if len(lens) > 1:
+            raise ValueError(f"{where}{name} is ragged: rows of lengths {sorted(lens)}")
+        shape = (len(rows), lens.pop() if lens else 0)
+        flat = [v for r in rows for v in r]
+    else:
+        flat = list(values)
+        shape = (len(flat),)
+    if all(type(v) is float for v in flat):          # fast path: plain floats are exact as they are
+        arr = np.array(flat, dtype=np.float64).reshape(shape)
+        if not np.all(np.isfinite(arr)):
+            k = int(np.flatnonzero(~np.isfinite(arr.ravel()))[0])
+            pos = f"[{k // shape[1]}][{k % shape[1]}]" if ndim == 2 else f"[{k}]"
+            raise ValueError(f"{where}{name}{pos}: non-finite value {flat[k]}")
+        return arr, None
+    exact, floats, all_float = [], [], True
+    for k, v in enumerate(flat):
+        if isinstance(v, (list, tuple, np.ndarray)):
+            raise ValueError(f"{where}{name} must be {ndim}-D; entry {k} is a sequence")
+        try:
+            q = to_fraction(v)
+        except ValueError as e:
+            pos = f"[{k // shape[1]}][{k % shape[1]}]" if ndim == 2 else f"[{k}]"
+            raise ValueError(f"{where}{name}{pos}: {e}") from None
+        all_float = all_float and isinstance(v, (float, np.floating))
+        exact.append(q)
+        floats.append(float(v) if isinstance(v, (float, np.floating)) else to_float(q))
+    arr = np.array(floats, dtype=np.float64).reshape(shape)
+    if all_float:
+        return arr, None
+    ex = np.empty(len(exact), dtype=object)
+    ex[:] = exact
+    return arr, ex.reshape(shape)
 
 
 class Layer:
@@ -50,6 +114,8 @@ class Layer:
 
     >>> Layer([[1, 2]], [0], act.relu()).shape
     (1, 2)
+    >>> Layer([[2 ** 53 + 1]], [0]).exact_W()[0, 0] - 2 ** 53    # ints stay exact
+    Fraction(1, 1)
     """
 
     def __init__(self, W, b, activation: Activation | None = None):
@@ -58,35 +124,31 @@ class Layer:
             raise ValueError(f"Layer: activation must be an approx.act activation, got {type(self.activation).__name__}")
         self._Wx = None
         if sp.issparse(W):
+            if W.ndim != 2:
+                raise ValueError(f"Layer: W must be 2-D (out, in), got shape {W.shape}")
+            if W.dtype.kind in "iu" and W.nnz and int(abs(W.data.astype(object)).max()) > 2 ** 53:
+                raise ValueError("Layer: sparse W holds integers beyond 2^53, which float64 (the sparse "
+                                 "storage) rounds; pass W as a dense list or object array to keep them exact")
+            if W.dtype.kind not in "iufb":
+                raise ValueError(f"Layer: sparse W of dtype {W.dtype} is not numeric")
             self.W = sp.csr_array(W, dtype=np.float64)
             self.W.sum_duplicates()
             self.W.eliminate_zeros()
+            if not np.all(np.isfinite(self.W.data)):
+                raise ValueError(f"Layer {W.shape[0]}x{W.shape[1]}: W: non-finite entry (NaN or inf)")
         else:
-            if isinstance(W, np.ndarray) and W.dtype != object:
-                arr = np.asarray(W, dtype=np.float64)
-            else:
-                lst = W.tolist() if isinstance(W, np.ndarray) else W
-                if hasattr(lst, "detach"):
-                    lst = lst.detach().cpu().tolist()
-                self._Wx = _exact_array(lst)
-                arr = (np.vectorize(float, otypes=[np.float64])(self._Wx) if self._Wx is not None and self._Wx.size
-                       else np.asarray(lst, dtype=np.float64))
-            if arr.ndim != 2:
-                raise ValueError(f"Layer: W must be 2-D (out, in), got shape {arr.shape}")
-            self.W = arr
-        bl = b.tolist() if isinstance(b, np.ndarray) and b.dtype == object else b
-        if hasattr(bl, "detach"):
-            bl = bl.detach().cpu().tolist()
-        self._bx = None if isinstance(bl, np.ndarray) else _exact_array(list(bl))
-        self.b = (np.vectorize(float, otypes=[np.float64])(self._bx) if self._bx is not None and self._bx.size
-                  else np.asarray(bl, dtype=np.float64).reshape(-1))
-        out, _ = self.W.shape
+            self.W, self._Wx = _read(W, "W", 2, "Layer: ")
+        out, inp = self.W.shape
+        where = f"Layer {out}x{inp}: "
+        self.b, self._bx = _read(b, "b", 1, where)
         if self.b.shape != (out,):
-            raise ValueError(f"Layer: b has shape {self.b.shape} but W has {out} rows")
+            raise ValueError(f"{where}b has shape {self.b.shape} but W has {out} rows")
         data = self.W.data if sp.issparse(self.W) else self.W
-        if not (np.all(np.isfinite(data)) and np.all(np.isfinite(self.b))):
-            raise ValueError(f"Layer {out}x{self.W.shape[1]}: non-finite weight or bias")
-        self.activation.check_width(out, f"Layer {out}x{self.W.shape[1]}: ")
+        # False when an exact weight lies beyond the float64 range: float evaluation is refused
+        self.float_ok = bool(np.all(np.isfinite(data)) and np.all(np.isfinite(self.b)))
+        self.activation.check_width(out, where)
+        if self.activation.coeffs is not None:
+            self.float_ok = self.float_ok and bool(np.all(np.isfinite(self.activation.float_coeffs())))
 
     @property
     def shape(self):
@@ -96,9 +158,20 @@ class Layer:
     def sparse(self) -> bool:
         return sp.issparse(self.W)
 
+    def nonzero_mask(self) -> np.ndarray:
+        """Exact boolean mask of the nonzero weights (dense layers; decided on the exact values).
+
+        >>> Layer([[Fraction(1, 10 ** 400), 0]], [0]).nonzero_mask().tolist()
+        [[True, False]]
+        """
+        if self._Wx is None:
+            return np.asarray(self.W) != 0
+        return np.asarray(self._Wx != 0, dtype=bool).reshape(self.W.shape)
+
     def nonzeros(self) -> int:
-        nw = self.W.count_nonzero() if self.sparse else int(np.count_nonzero(self.W))
-        return int(nw + np.count_nonzero(self.b))
+        nw = self.W.count_nonzero() if self.sparse else int(np.count_nonzero(self.nonzero_mask()))
+        nb = np.count_nonzero(self.b) if self._bx is None else sum(1 for v in self._bx if v != 0)
+        return int(nw + nb)
 
     # exact views ----------------------------------------------------------
     def exact_W(self) -> np.ndarray:
@@ -148,7 +221,14 @@ class Net:
     def __repr__(self):
         return f"Net(d_in={self.d_in}, d_out={self.d_out}, layers={self.layers})"
 
+    def _check_float(self):
+        for i, L in enumerate(self.layers):
+            if not L.float_ok:
+                raise ValueError(f"layer {i}: a weight, bias or coefficient lies beyond the float64 range; "
+                                 "float evaluation would overflow (use eval_exact)")
+
     def _check_x(self, x):
+        self._check_float()
         x = np.asarray(x, dtype=np.float64)
         if x.ndim == 1 and self.d_in == 1:
             x = x[:, None]
@@ -236,7 +316,8 @@ class Net:
             if kind == "dense":
                 Z = (W * H).entries()
             else:
-                cols = [H.entries()[i * P:(i + 1) * P] for i in range(H.nrows())]
+                HE = H.entries()          # once: calling entries() per row made this quadratic
+                cols = [HE[i * P:(i + 1) * P] for i in range(H.nrows())]
                 Z = []
                 for row in W:
                     acc = [flint.fmpq(0)] * P
@@ -257,6 +338,7 @@ class Net:
     def to_torch(self, dtype=None, device=None):
         """An ``nn.Module`` computing the same function (weights as buffers)."""
         from approx.torchnet import TorchNet
+        self._check_float()
         return TorchNet(self, dtype=dtype, device=device)
 
     # sympy ----------------------------------------------------------------------

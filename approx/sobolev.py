@@ -13,15 +13,23 @@ True
 F_{n,d} (docs/theory.md, Theorem 3) is the unit ball of W^{n,inf}([0,1]^d):
 max_{|alpha| <= n} ess sup |D^alpha f| <= 1. ``Target.from_sympy`` computes
 every partial derivative up to order n with sympy (vectorised with lambdify),
-bounds the norm from above by interval arithmetic (mpmath.iv, outward rounded)
-on a branch-and-bound subdivision of the cube (the bound is *certified*; the
-largest sampled value is reported beside it as a lower bound), and refuses a
-target outside the ball or with a non-finite derivative unless ``scale=True``,
-which divides by the bound (rounded up to 4 significant digits).
+bounds the norm from above by strict interval arithmetic (``approx.interval``:
+mpmath.iv, outward rounded; every sub-expression must be finite and inside its
+function's domain) on a branch-and-bound subdivision of the cube (the bound is
+*certified*; the largest sampled value is reported beside it as a lower bound),
+and refuses a target outside the ball or with a non-finite derivative unless
+``scale=True``, which divides by the bound (rounded up to 4 significant
+digits). A norm equal to 1 is proved <= 1 exactly where needed (monotone boxes,
+exact values at dyadic corners). atan, sinh, cosh, tanh, b**x and sin(u)/u
+(continued at u = 0) have interval rules.
 
-Piecewise targets (Max, Abs, Heaviside are rewritten as Piecewise) are
-accepted when sympy proves that the derivatives of order < n are continuous
-across every boundary; the order-n derivatives may jump (weak derivatives).
+Piecewise targets (Max, Min, Abs, Heaviside, sign are rewritten as Piecewise)
+are accepted only when ``approx.continuity`` proves exactly that every
+derivative of order < n is continuous across every boundary inside the cube;
+a boundary must be an affine hyperplane with exact coefficients (e.g.
+x0 < 1/3, or w.x <= sqrt(6)/6), any other boundary is refused. The order-n
+derivatives may jump (weak derivatives). Every refusal is a ValueError naming
+the target; one certification is limited to ``TIME_BUDGET`` seconds.
 
 ``registry()`` names targets for d = 1..4: smooth ones (products of sines,
 Gaussians, Genz product peaks) and limited-smoothness kinks
@@ -39,121 +47,13 @@ import numpy as np
 import sympy
 from mpmath import iv
 
-# ---------------------------------------------------------------------------
-# interval evaluation of sympy expressions (mpmath.iv, outward rounding)
+from approx.continuity import continuity_problems
+from approx.interval import NUMPY_FUNCS, box_env, compile_cond, compile_iv, rewrite_special
 
-_IV_FUNCS = {sympy.sin: iv.sin, sympy.cos: iv.cos, sympy.tan: iv.tan, sympy.exp: iv.exp,
-             sympy.log: iv.log}
-
-
-def _iv_compile(e):
-    """A closure box -> mpmath interval enclosing ``e`` on the box (dict symbol -> interval)."""
-    if e.is_Symbol:
-        return lambda env: env[e]
-    if e is sympy.pi:
-        return lambda env: iv.pi
-    if e is sympy.E:
-        return lambda env: iv.e
-    if e.is_Rational:
-        p, q = int(e.p), int(e.q)
-        return lambda env: iv.mpf(p) / q
-    if e.is_Float:
-        v = iv.mpf(float(e))
-        return lambda env: v
-    if isinstance(e, (sympy.Add, sympy.Mul)):
-        parts = [_iv_compile(a) for a in e.args]
-        if isinstance(e, sympy.Add):
-            return lambda env: sum((p(env) for p in parts[1:]), parts[0](env))
-
-        def mul(env):
-            acc = parts[0](env)
-            for p in parts[1:]:
-                acc = acc * p(env)
-            return acc
-        return mul
-    if isinstance(e, sympy.Pow):
-        base, ex = _iv_compile(e.base), e.exp
-        if ex.is_Integer:
-            k = int(ex)
-            return lambda env: base(env) ** k
-        if ex.is_Rational:
-            r = iv.mpf(int(ex.p)) / int(ex.q)
-
-            def rpow(env):
-                b = base(env)
-                if b.a < 0:
-                    raise ArithmeticError(f"{e}: non-integer power of a negative number")
-                if b.a == 0 and r < 0:
-                    raise ArithmeticError(f"{e}: negative power of zero")
-                return b ** r
-            return rpow
-        raise ArithmeticError(f"unsupported power {e}")
-    if isinstance(e, sympy.Abs):
-        inner = _iv_compile(e.args[0])
-        return lambda env: abs(inner(env))
-    if e.func in _IV_FUNCS:
-        inner, f = _iv_compile(e.args[0]), _IV_FUNCS[e.func]
-        if e.func is sympy.log:
-            def logf(env):
-                v = inner(env)
-                if v.a <= 0:
-                    raise ArithmeticError(f"{e}: log of a non-positive number")
-                return f(v)
-            return logf
-        return lambda env: f(inner(env))
-    if isinstance(e, sympy.Piecewise):
-        branches = [(_iv_compile(ex), _cond_compile(c)) for ex, c in e.args]
-
-        def pw(env):
-            out = None
-            for val, cond in branches:
-                status = cond(env)
-                if status is False:
-                    continue
-                v = val(env)
-                out = v if out is None else iv.mpf([min(out.a, v.a), max(out.b, v.b)])
-                if status is True:
-                    return out
-            if out is None:
-                raise ArithmeticError(f"{e}: no branch applies")
-            return out
-        return pw
-    raise ArithmeticError(f"no interval rule for {e.func.__name__} in {e}")
-
-
-def _cond_compile(c):
-    """A closure box -> True (holds on the whole box), False (nowhere) or None (unknown)."""
-    if c is sympy.true:
-        return lambda env: True
-    if c is sympy.false:
-        return lambda env: False
-    if isinstance(c, (sympy.And, sympy.Or)):
-        parts = [_cond_compile(a) for a in c.args]
-        want = isinstance(c, sympy.And)
-
-        def combine(env):
-            vals = [p(env) for p in parts]
-            if all(v is want for v in vals):
-                return want
-            if any(v is (not want) for v in vals):
-                return not want
-            return None
-        return combine
-    if isinstance(c, sympy.Rel):
-        diff = _iv_compile(c.lhs - c.rhs)
-        op = c.rel_op
-
-        def rel(env):
-            v = diff(env)
-            if op in (">=", ">"):
-                return True if (v.a > 0 or (op == ">=" and v.a >= 0)) else (False if (v.b < 0 or (op == ">" and v.b <= 0)) else None)
-            if op in ("<=", "<"):
-                return True if (v.b < 0 or (op == "<=" and v.b <= 0)) else (False if (v.a > 0 or (op == "<" and v.a >= 0)) else None)
-            if op == "==":
-                return False if (v.a > 0 or v.b < 0) else None
-            return None
-        return rel
-    raise ArithmeticError(f"no interval rule for condition {c}")
+# interval evaluation of sympy expressions: approx.interval (mpmath.iv, outward rounding, strict)
+_iv_compile = compile_iv
+_cond_compile = compile_cond
+TIME_BUDGET = 120.0     # seconds for one target's certification (continuity proof + norm bound)
 
 
 @dataclass(frozen=True)
@@ -164,6 +64,7 @@ class NormBound:
     lower: float
     boxes: int
     worst: tuple   # the multi-index alpha that attains the sampled lower bound
+    reason: str = ""   # why ``upper`` is infinite (no interval rule, a pole, ...), else ""
 
 
 def _multi_indices(d: int, n: int):
@@ -198,26 +99,36 @@ def _prepare(expr, symbols):
     expr = expr.xreplace(real)
     for f in (sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign):
         expr = expr.replace(lambda e, f=f: isinstance(e, f), lambda e: e.rewrite(sympy.Piecewise))
-    return expr, tuple(real[s] for s in symbols)
+    return rewrite_special(expr), tuple(real[s] for s in symbols)
 
 
-def _jumps(e, symbols):
-    """Boundaries across which the Piecewise parts of ``e`` jump (sympy one-sided limits)."""
-    t = sympy.Symbol("t_jump", positive=True)
-    bad = []
-    for pw in e.atoms(sympy.Piecewise):
-        for _, c in pw.args:
-            rels = [r for r in (c.atoms(sympy.Rel) if not isinstance(c, sympy.Rel) else {c})
-                    if r.rel_op != "=="]
-            for r in rels:
-                s = next((s for s in symbols if s in r.free_symbols), None)
-                if s is None:
-                    continue
-                for s0 in sympy.solve(sympy.Eq(r.lhs, r.rhs), s):
-                    jump = sympy.limit(e.subs(s, s0 + t) - e.subs(s, s0 - t), t, 0, "+")
-                    if sympy.simplify(jump) != 0:
-                        bad.append(f"{r} (jump {jump})")
-    return bad
+class _OutOfTime(BaseException):
+    """Raised by the alarm when a certification exceeds TIME_BUDGET."""
+
+
+class _deadline:
+    """SIGALRM-based time budget (main thread on POSIX; elsewhere no limit)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def __enter__(self):
+        import signal
+        import threading
+        self.on = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+        if self.on:
+            def alarm(signum, frame):
+                raise _OutOfTime()
+            self.old = signal.signal(signal.SIGALRM, alarm)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.on:
+            import signal
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.old)
+        return False
 
 
 class Target:
@@ -256,15 +167,31 @@ class Target:
     def _resolve(self):
         if self._expr is not None:
             return
+        try:
+            with _deadline(TIME_BUDGET):
+                self._certify()
+        except _OutOfTime:
+            raise ValueError(f"target {self.name}: the W^{{{self.n},inf}} certification did not finish within "
+                             f"{TIME_BUDGET:g} s; refused") from None
+        except (ZeroDivisionError, OverflowError, ArithmeticError, TypeError, NotImplementedError) as e:
+            raise ValueError(f"target {self.name}: cannot be certified in W^{{{self.n},inf}} "
+                             f"({type(e).__name__}: {e})") from None
+
+    def _certify(self):
+        """Continuity of every D^a, |a| < n, proved exactly across each boundary; a certified
+        bound of max_{|a| <= n} sup |D^a f| (strict interval arithmetic); the unit ball."""
         raw = self._raw
         for a in _multi_indices(self.dim, self.n - 1):
-            bad = _jumps(self._diff(raw, a, self.symbols), self.symbols)
+            bad = continuity_problems(self._diff(raw, a, self.symbols), self.symbols)
             if bad:
-                raise ValueError(f"target {self.name}: D^{a} jumps across {bad[0]}: not in W^{{{self.n},inf}}")
+                raise ValueError(f"target {self.name}: D^{a} is not proved continuous: {bad[0]}; "
+                                 f"not certified in W^{{{self.n},inf}}")
         nb = certify_norm(raw, self.symbols, self.n)
         if not math.isfinite(nb.upper):
             raise ValueError(f"target {self.name}: a derivative of order <= {self.n} is not finite "
-                             f"(or not bounded) on [0,1]^{self.dim}")
+                             f"(or not bounded) on [0,1]^{self.dim}" + (f" ({nb.reason})" if nb.reason else ""))
+        if 1 < nb.upper and nb.lower <= 1 and _within_unit_ball(raw, self.symbols, self.n):
+            nb = NormBound(1.0, nb.lower, nb.boxes, nb.worst)      # proved <= 1 (e.g. equal to 1 somewhere)
         if nb.upper > 1:
             if not self._scale_ok:
                 raise ValueError(f"target {self.name}: W^{{{self.n},inf}} norm bound {nb.upper:.4g} > 1, "
@@ -305,13 +232,15 @@ class Target:
         """Vectorised D^alpha f: x of shape (points, dim) -> (points,)."""
         alpha = tuple(int(k) for k in alpha)
         if alpha not in self._fns:
-            f = sympy.lambdify(self.symbols, self.derivative_expr(alpha), "numpy")
+            f = sympy.lambdify(self.symbols, self.derivative_expr(alpha), [NUMPY_FUNCS, "numpy"])
             self._fns[alpha] = f
         f = self._fns[alpha]
 
         def call(x):
             x = self._check(x)
-            return np.broadcast_to(np.asarray(f(*x.T), dtype=np.float64), (x.shape[0],)).copy()
+            with np.errstate(all="ignore"):
+                v = f(*x.T)
+            return np.broadcast_to(np.asarray(v, dtype=np.float64), (x.shape[0],)).copy()
         return call
 
     def derivatives(self, x, order: int | None = None) -> dict:
@@ -369,22 +298,25 @@ def certify_norm(expr, symbols, n: int, rtol: float = 0.05, max_boxes: int = 200
         ders.append(e)
     try:
         comp = [_iv_compile(e) for e in ders]
-    except ArithmeticError:
-        return NormBound(math.inf, math.nan, 0, ())
-    pts = [sympy.lambdify(symbols, e, "numpy") for e in ders]
+    except ArithmeticError as e:
+        return NormBound(math.inf, math.nan, 0, (), str(e))
+    pts = [sympy.lambdify(symbols, e, [NUMPY_FUNCS, "numpy"]) for e in ders]
+    why = []
 
     def upper(box):
-        env = {s: iv.mpf([lo, hi]) for s, (lo, hi) in zip(symbols, box)}
+        env = box_env(symbols, box)
         try:
             vals = [c(env) for c in comp]
-        except (ArithmeticError, ZeroDivisionError, ValueError):
+        except (ArithmeticError, ZeroDivisionError, ValueError) as e:
+            why.append(str(e))
             return math.inf
         return max(float(max(abs(v.a), abs(v.b))) for v in vals)
 
     def lower(box):
-        c = [(lo + hi) / 2 for lo, hi in box]
+        c = [np.float64((lo + hi) / 2) for lo, hi in box]      # numpy scalars: 1/0 is inf, not an error
         with np.errstate(all="ignore"):
             vals = [abs(float(f(*c))) for f in pts]
+        vals = [v if not math.isnan(v) else math.inf for v in vals]
         k = int(np.argmax(vals))
         return vals[k], alphas[k]
 
@@ -416,7 +348,84 @@ def certify_norm(expr, symbols, n: int, rtol: float = 0.05, max_boxes: int = 200
     ub = -heap[0][0]
     if not math.isfinite(lo):
         ub = math.inf
-    return NormBound(ub, lo, count, worst)
+    reason = (why[-1] if why else "a sampled value is not finite") if not math.isfinite(ub) else ""
+    return NormBound(ub, lo, count, worst, reason)
+
+
+def _within_unit_ball(expr, symbols, n: int, max_boxes: int = 3000) -> bool:
+    """Proof that max_{|a| <= n} sup |D^a expr| <= 1 on [0,1]^d, for a norm that may equal 1.
+
+    Boxes are bisected until every enclosure is <= 1, or D^a is monotone in every
+    coordinate on the box (D^{a+e_k} of one sign) and its exact values at the box's
+    (dyadic) corners are <= 1 in absolute value; for |a| = n (which may jump) the box
+    must also lie inside one piece (every condition decided on it). False when the
+    budget of boxes runs out or a sampled value exceeds 1.
+
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _within_unit_ball(sympy.log(x + sympy.Rational(1, 10)) / 10, [x], 1)    # |f'(0)| = 1
+    True
+    """
+    symbols = tuple(symbols)
+    d = len(symbols)
+    ders = {a: Target._diff(expr, a, symbols) for a in _multi_indices(d, n)}
+    comp = {a: compile_iv(e) for a, e in ders.items()}
+    base = list(ders)
+
+    def enclosure(a, env):
+        if a not in comp:
+            ders[a] = Target._diff(expr, a, symbols)
+            comp[a] = compile_iv(ders[a])
+        return comp[a](env)
+
+    def corner_proof(a, box, env) -> bool:
+        if sum(a) == n:
+            for r in ders[a].atoms(sympy.Rel):
+                try:
+                    if compile_cond(r)(env) is None:
+                        return False
+                except ArithmeticError:
+                    return False
+        for k in range(d):
+            b = tuple(v + (i == k) for i, v in enumerate(a))
+            try:
+                v = enclosure(b, env)
+            except ArithmeticError:
+                return False
+            if not (v.a >= 0 or v.b <= 0):
+                return False
+        for corner in itertools.product(*box):
+            val = ders[a].subs({s: sympy.Rational(c) for s, c in zip(symbols, corner)})
+            if val.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+                return False
+            excess = sympy.Abs(val) - 1
+            if not (excess == 0 or excess.is_nonpositive):
+                return False
+        return True
+
+    stack, count = [tuple((0.0, 1.0) for _ in symbols)], 0
+    while stack:
+        box = stack.pop()
+        count += 1
+        if count > max_boxes:
+            return False
+        env = box_env(symbols, box)
+        over = []
+        for a in base:
+            try:
+                v = comp[a](env)
+            except ArithmeticError:
+                over.append(a)
+                continue
+            if max(abs(v.a), abs(v.b)) > 1:
+                over.append(a)
+        if not over or all(corner_proof(a, box, env) for a in over):
+            continue
+        k = max(range(d), key=lambda i: box[i][1] - box[i][0])
+        mid = (box[k][0] + box[k][1]) / 2
+        if not box[k][0] < mid < box[k][1]:
+            return False
+        stack += [box[:k] + (half,) + box[k + 1:] for half in ((box[k][0], mid), (mid, box[k][1]))]
+    return True
 
 
 # ---------------------------------------------------------------------------

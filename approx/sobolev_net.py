@@ -20,7 +20,8 @@ with u = N x_k - j:
   factors psi_{k,m_k} (k = 1..d) and ubar_{k,m_k} (alpha_k times) by a
   balanced product tree; the output layer weights the products with the
   Taylor coefficients c_{m,alpha} = D^alpha f(m/N) / (alpha! N^|alpha|) (float64
-  numbers, read exactly by ``eval_exact``).
+  numbers, read exactly by ``eval_exact``; what their rounding adds to the error is
+  certified by ``coefficient_rounding`` and included in ``meta["guaranteed"]``).
 
 Products: PolyReLU computes x*y = ((x+y)^2 - (x-y)^2)/4 exactly with four
 ReLU^2 neurons (PolyReLU with a = e_2). With ``shared=True`` (one coefficient
@@ -150,6 +151,23 @@ def _front(d: int, N: int, activation):
     return [A, B], F, c
 
 
+def _check_output_exact(coef, Fi, ci):
+    """The output layer stores sum_i coef_i (F_i h + c_i) in float64 without rounding: every
+    hidden unit feeds one item, F's entries are powers of two (products of the gadgets'
+    output weights), no product under- or overflows, and the bias sums to an exact 0.
+    The stored network then weights its items with exactly the stored coefficients."""
+    Fi = sp.csr_array(Fi)
+    cols = Fi.indices
+    mant, _ = np.frexp(Fi.data)
+    prod = np.repeat(coef, np.diff(Fi.indptr)) * Fi.data
+    tiny = np.finfo(np.float64).tiny
+    nz = np.repeat(coef, np.diff(Fi.indptr)) != 0
+    if (len(np.unique(cols)) != len(cols) or not np.all(np.abs(mant) == 0.5)
+            or not np.all(np.isfinite(prod)) or np.any(nz & (np.abs(prod) < tiny)) or np.any(ci[coef != 0] != 0)):
+        raise ValueError("coefficients: the output layer cannot store these Taylor coefficients exactly "
+                         "(a coefficient under- or overflows float64)")
+
+
 def build(coeffs: dict, d: int, N: int, kind: str = "polyrelu", shared: bool = True, m: int = 0) -> Net:
     """The network x -> sum_{m, alpha} coeffs[alpha][m] phi_m(x) u_m(x)^alpha, u_m = N x - m.
 
@@ -198,6 +216,7 @@ def build(coeffs: dict, d: int, N: int, kind: str = "polyrelu", shared: bool = T
         level += 1
     coef = np.concatenate([cf for cf, _ in groups])
     idx = np.concatenate([ix[:, 0] for _, ix in groups])
+    _check_output_exact(coef, F[idx], c[idx])
     Wout = sp.csr_array(coef[None, :]) @ F[idx]
     bout = float(coef @ c[idx]) if len(idx) else 0.0
     layers.append(Layer(sp.csr_array(Wout), [bout], act.identity()))
@@ -244,26 +263,81 @@ def taylor_coeffs(target, n: int, N: int) -> dict:
     return out
 
 
+ROUNDING_PREC = 128      # bits of the arb balls that enclose the exact Taylor coefficients
+
+
+def coefficient_rounding(target, coeffs: dict, N: int) -> float:
+    """Certified bound of the error that the stored float64 Taylor coefficients add:
+    max_m sum_alpha |c~_{m,alpha} - c_{m,alpha}| (2/3)^|alpha|, with c the exact coefficient
+    D^alpha f(m/N) / (alpha! N^|alpha|) enclosed in an arb ball at the exact rational point
+    m/N, c~ the float64 number stored in the network (read exactly), and (2/3)^|alpha| the
+    bound of |u^alpha| on the support of phi_m (sum_m phi_m = 1). Rounded up to a float;
+    inf when a coefficient has no finite enclosure.
+
+    >>> import sympy; from approx.sobolev import Target
+    >>> x = sympy.Symbol("x0"); t = Target.from_sympy(sympy.exp(x - 1) / 3, [x], n=2)
+    >>> 0 < coefficient_rounding(t, taylor_coeffs(t, 2, 8), 8) < 1e-16
+    True
+    """
+    import flint
+    from approx.interval import compile_arb
+    d = target.dim
+    grid = list(itertools.product(range(N + 1), repeat=d))
+    old = flint.ctx.prec
+    flint.ctx.prec = ROUNDING_PREC
+    try:
+        total = [flint.arb(0)] * len(grid)
+        for a, cf in coeffs.items():
+            try:
+                f = compile_arb(target.derivative_expr(a))
+            except ArithmeticError:
+                return math.inf
+            scale = math.prod(math.factorial(k) for k in a) * N ** sum(a)
+            w = flint.arb(2) ** sum(a) / flint.arb(3) ** sum(a)
+            cf = np.asarray(cf, dtype=np.float64)
+            for i, m in enumerate(grid):
+                try:
+                    exact = f({s: flint.arb(mk) / N for s, mk in zip(target.symbols, m)}) / scale
+                except (ArithmeticError, ZeroDivisionError):
+                    return math.inf
+                total[i] = total[i] + abs(flint.arb(float(cf[i])) - exact) * w
+        worst = max((float(t.upper()) for t in total), default=0.0)
+    finally:
+        flint.ctx.prec = old
+    return math.nextafter(worst, math.inf) if worst > 0 else 0.0
+
+
 def approximant(target, n: int, N: int, kind: str = "polyrelu", eps: float | None = None,
                 shared: bool = True) -> Net:
     """Theorem 3's network for ``target`` (in F_{n,d}): sum_m phi_m P_m on the grid {0..N}^d/N.
 
-    kind "polyrelu": exact products, guaranteed error taylor_bound(d, n, N).
+    kind "polyrelu": exact products, construction error taylor_bound(d, n, N).
     kind "relu": Yarotsky products at the smallest depth m with
     taylor_bound + product_bound <= eps (default eps = 2 taylor_bound).
-    ``net.meta`` records kind, shared, n, N, d, m, the bounds and ``guaranteed``.
+    ``net.meta`` records kind, shared, n, N, d, m, the bounds and ``guaranteed``:
+    a bound of sup |f - net| for the network in hand (its exact function with the
+    stored float64 weights) = taylor_bound + product_bound (a priori, the exact
+    construction: ``construction_bound``) + ``coefficient_rounding`` (certified:
+    what rounding the Taylor coefficients to float64 adds, enclosed with arb balls),
+    rounded up. It does not cover the round-off of a float64 forward pass.
 
     >>> import sympy; from approx.sobolev import Target
     >>> x = sympy.Symbol("x0"); t = Target.from_sympy(x * x / 2, [x], n=2)
     >>> r = approximant(t, 2, 4, kind="relu"); r.meta["m"], r.meta["guaranteed"] <= 2 * taylor_bound(1, 2, 4)
     (2, True)
     """
+    from approx.sobolev import Target
+    if not isinstance(target, Target):
+        raise ValueError(f"target: expected an approx.sobolev.Target (certified with Target.from_sympy), "
+                         f"got {type(target).__name__}")
     if kind not in ("polyrelu", "relu"):
         raise ValueError(f"kind: must be 'polyrelu' or 'relu', got {kind!r}")
-    if int(n) != n or n < 1:
-        raise ValueError(f"n: must be an integer >= 1, got {n}")
-    if int(N) != N or N < 1:
-        raise ValueError(f"N: the grid size must be an integer >= 1, got {N}")
+    for name, v in (("n", n), ("N", N)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer, float)) or v != v or int(v) != v or v < 1:
+            raise ValueError(f"{name}: must be an integer >= 1, got {v!r}" if name == "n" else
+                             f"N: the grid size must be an integer >= 1, got {v!r}")
+    if eps is not None and not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps: must be a positive finite number, got {eps!r}")
     if n > target.n:
         raise ValueError(f"n: the target is certified in W^{{{target.n},inf}} only, cannot use n = {n}")
     d, N, n = target.dim, int(N), int(n)
@@ -280,6 +354,12 @@ def approximant(target, n: int, N: int, kind: str = "polyrelu", eps: float | Non
     elif eps is not None and eps < tb:
         raise ValueError(f"eps: {eps} is below the Taylor bound {tb:.3g} of N = {N}; take a larger N")
     net = build(coeffs, d, N, kind, shared, m)
+    rb = coefficient_rounding(target, coeffs, N)
     net.meta = {"kind": kind, "shared": shared if kind == "polyrelu" else None, "n": n, "N": N, "d": d,
-                "m": m, "taylor_bound": tb, "product_bound": pb, "guaranteed": tb + pb}
+                "m": m, "taylor_bound": tb, "product_bound": pb, "coefficient_rounding": rb,
+                "construction_bound": tb + pb, "guaranteed": _round_up(tb + pb + rb)}
     return net
+
+
+def _round_up(v: float) -> float:
+    return math.nextafter(v, math.inf) if math.isfinite(v) else v

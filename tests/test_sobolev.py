@@ -134,7 +134,9 @@ def test_error_within_taylor_bound(d, n, N, kind, shared):
     x = np.random.default_rng(N).random((400, d))
     err = np.abs(net.eval(x)[:, 0] - t.value(x)).max()
     assert err <= net.meta["guaranteed"]
-    assert net.meta["guaranteed"] == taylor_bound(d, n, N) + net.meta["product_bound"]
+    assert net.meta["construction_bound"] == taylor_bound(d, n, N) + net.meta["product_bound"]
+    assert net.meta["guaranteed"] >= net.meta["construction_bound"] + net.meta["coefficient_rounding"]
+    assert 0 <= net.meta["coefficient_rounding"] < 1e-14
     if kind == "polyrelu":
         assert net.meta["product_bound"] == 0
 
