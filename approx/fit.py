@@ -47,6 +47,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from approx import activations as _f
+from approx import fused as _fused
 from approx import fit_optim
 
 MAX_WIDTH, MAX_DEPTH, MAX_DIM = 1024, 4, 4  # the group shapes BatchedMLP accepts
@@ -130,6 +131,7 @@ class BatchedMLP(nn.Module):
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype: must be torch.float32 or torch.float64, got {dtype}")
         self.seeds = seeds
+        self.fused = True  # PolyReLU / PolyNorm through approx.fused (False: autograd of the plain definitions)
         self.layout = _layout(activation, d_in, width, depth)
         self.n_params = sum(math.prod(s) for _, s in self.layout)
         rows = [self._init_row(s) for s in seeds]
@@ -180,13 +182,18 @@ class BatchedMLP(nn.Module):
         if k == "polyrelu":
             coeffs = torch.cat([c.unsqueeze(-1) if self.per_neuron else c, a.flip(-1)], dim=-1)  # low -> high
             coeffs = coeffs[:, None, :, :] if self.per_neuron else coeffs[:, None, None, :]
-            return _f.polyrelu(z, coeffs)
+            return _fused.polyrelu(z, coeffs) if self.fused else _f.polyrelu(z, coeffs)
+        if self.fused:
+            return _fused.polynorm(z, torch.cat([c, a.flip(-1)], dim=-1)[:, None, None, :])
         coeffs = [c[:, :, None]] + [a[:, self.order - i, None, None] for i in range(1, self.order + 1)]
         return _f.polynorm(z, coeffs)
 
     def forward_theta(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """The models' outputs for parameters ``theta`` (models, n_params): (models, points, 1)."""
-        P = self.unpack(theta)
+        return self.forward_params(self.unpack(theta), x)
+
+    def forward_params(self, P: dict, x: torch.Tensor) -> torch.Tensor:
+        """The models' outputs for named parameters ``P`` (as ``unpack`` gives them)."""
         h = x
         for l in range(self.depth + 1):
             W, b = P[f"W{l}"], P[f"b{l}"]
@@ -305,6 +312,22 @@ def _as_data(model, x, y, field):
     return x, y
 
 
+CACHE_BYTES = 2 ** 18  # per (chunk x points x width) activation tensor in a CPU step; 0: no chunking
+
+
+def chunk_models(model: BatchedMLP, points: int, n_models: int, theta: torch.Tensor) -> int:
+    """How many models go through one forward + backward together (all of them on CUDA).
+
+    >>> m = BatchedMLP("relu", 1, 128, 2, seeds=range(64))
+    >>> chunk_models(m, 256, 64, m.theta), chunk_models(m, 8, 64, m.theta)
+    (1, 32)
+    """
+    if theta.is_cuda or CACHE_BYTES <= 0:
+        return n_models
+    per_model = points * model.width * theta.element_size()
+    return max(1, min(n_models, CACHE_BYTES // per_model))
+
+
 class Problem:
     """What the optimisers see: per-model losses and gradients on rows of theta."""
 
@@ -324,12 +347,33 @@ class Problem:
     def loss_grad(self, theta, rows=None):
         """Losses and their gradients. The gradient of the SUM of per-model losses
         with respect to row i of theta is model i's own gradient, since loss j
-        does not depend on row i for j != i."""
-        theta = theta.detach().requires_grad_(True)
+        does not depend on row i for j != i.
+
+        Cache blocking: the models are independent, so on CPU they go through forward
+        and backward in chunks whose (chunk x points x width) activations stay near
+        the core (``chunk_models``); the result does not depend on the chunking."""
+        x, y = self._xy(rows)
+        theta = theta.detach()
+        M = theta.shape[0]
+        step = chunk_models(self.model, x.shape[-2], M, theta)
+        if step >= M:
+            return self._loss_grad(theta, x, y)
+        loss, g = theta.new_empty(M), torch.empty_like(theta)
+        for a in range(0, M, step):
+            b = min(M, a + step)
+            xa = x if x.dim() == 2 else x[a:b]
+            ya = y if y.shape[0] == 1 else y[a:b]
+            loss[a:b], g[a:b] = self._loss_grad(theta[a:b], xa, ya)
+        return loss, g
+
+    def _loss_grad(self, theta, x, y):
+        # the named pieces of theta are the leaves: their gradients are concatenated once, instead
+        # of autograd scattering each piece's gradient into a zero (models, n_params) tensor
+        P = {k: v.detach().requires_grad_(True) for k, v in self.model.unpack(theta).items()}
         with torch.enable_grad():
-            loss = self.model.losses(theta, *self._xy(rows))
-            (g,) = torch.autograd.grad(loss.sum(), theta)
-        return loss.detach(), g
+            loss = (self.model.forward_params(P, x) - y).pow(2).mean(dim=(1, 2))
+            gs = torch.autograd.grad(loss.sum(), list(P.values()))
+        return loss.detach(), torch.cat([t.reshape(theta.shape[0], -1) for t in gs], dim=1)
 
     def residuals(self, theta, rows=None):
         """(models, points) residuals scaled so that their squared norm is the loss."""
