@@ -312,22 +312,6 @@ def _as_data(model, x, y, field):
     return x, y
 
 
-CACHE_BYTES = 2 ** 18  # per (chunk x points x width) activation tensor in a CPU step; 0: no chunking
-
-
-def chunk_models(model: BatchedMLP, points: int, n_models: int, theta: torch.Tensor) -> int:
-    """How many models go through one forward + backward together (all of them on CUDA).
-
-    >>> m = BatchedMLP("relu", 1, 128, 2, seeds=range(64))
-    >>> chunk_models(m, 256, 64, m.theta), chunk_models(m, 8, 64, m.theta)
-    (1, 32)
-    """
-    if theta.is_cuda or CACHE_BYTES <= 0:
-        return n_models
-    per_model = points * model.width * theta.element_size()
-    return max(1, min(n_models, CACHE_BYTES // per_model))
-
-
 class Problem:
     """What the optimisers see: per-model losses and gradients on rows of theta."""
 
@@ -347,24 +331,9 @@ class Problem:
     def loss_grad(self, theta, rows=None):
         """Losses and their gradients. The gradient of the SUM of per-model losses
         with respect to row i of theta is model i's own gradient, since loss j
-        does not depend on row i for j != i.
-
-        Cache blocking: the models are independent, so on CPU they go through forward
-        and backward in chunks whose (chunk x points x width) activations stay near
-        the core (``chunk_models``); the result does not depend on the chunking."""
+        does not depend on row i for j != i."""
         x, y = self._xy(rows)
-        theta = theta.detach()
-        M = theta.shape[0]
-        step = chunk_models(self.model, x.shape[-2], M, theta)
-        if step >= M:
-            return self._loss_grad(theta, x, y)
-        loss, g = theta.new_empty(M), torch.empty_like(theta)
-        for a in range(0, M, step):
-            b = min(M, a + step)
-            xa = x if x.dim() == 2 else x[a:b]
-            ya = y if y.shape[0] == 1 else y[a:b]
-            loss[a:b], g[a:b] = self._loss_grad(theta[a:b], xa, ya)
-        return loss, g
+        return self._loss_grad(theta.detach(), x, y)
 
     def _loss_grad(self, theta, x, y):
         # the named pieces of theta are the leaves: their gradients are concatenated once, instead
@@ -435,7 +404,10 @@ def train_group(model: BatchedMLP, x_train, y_train, schedule, x_test=None, y_te
 
     Returns one dict per model: status ("ok" | "failed"), fail_step, fail_reason,
     steps, train_rmse, test_rmse / test_linf (with test data), history
-    [(step, train_rmse), ...] every ``log_every`` steps, wall_s (the group's).
+    [(step, train_rmse), ...] every ``log_every`` steps, wall_s (the group's),
+    grad_norm (L2 norm of the gradient of the model's training loss, the mean
+    squared error, over all its parameters at the final point) and phase_rmse
+    (the train RMSE at the end of each phase, one entry per phase).
     A model whose loss or gradient turns non-finite is frozen and marked failed;
     the others go on. The trained parameters stay in ``model.theta``.
     ``on_step(step, total)`` is called with the number of steps done (increasing).
@@ -445,6 +417,8 @@ def train_group(model: BatchedMLP, x_train, y_train, schedule, x_test=None, y_te
     >>> r = train_group(m, x, torch.sin(3 * x), [{"optimizer": "adam", "steps": 50, "lr": 1e-2}])
     >>> [d["status"] for d in r], r[0]["steps"], r[0]["train_rmse"] < r[0]["history"][0][1]
     (['ok', 'ok'], 50, True)
+    >>> r[0]["phase_rmse"] == [r[0]["train_rmse"]], r[0]["grad_norm"] > 0
+    (True, True)
     """
     phases = check_schedule(schedule)
     if isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 1:
@@ -466,14 +440,17 @@ def train_group(model: BatchedMLP, x_train, y_train, schedule, x_test=None, y_te
                 ticked[0] = step
                 on_step(step, total)
 
+        phase_rmse = []
         for ph in phases:
             theta = fit_optim.STEPPERS[ph["optimizer"]](prob, theta, ph, run, tick)
             run.phase_offset += ph["steps"]
+            phase_rmse.append(_rmse(model, theta, x, y)[0].tolist())
             tick(run.phase_offset)
         with torch.no_grad():
             model.theta.copy_(theta)
+        grad_norm = prob.loss_grad(theta)[1].norm(dim=1).tolist()
     wall = time.perf_counter() - t0
-    tr, _ = _rmse(model, theta, x, y)
+    tr = torch.tensor(phase_rmse[-1], dtype=theta.dtype)
     if has_test:
         te, tl = _rmse(model, theta, xt, yt)
     out = []
@@ -483,7 +460,8 @@ def train_group(model: BatchedMLP, x_train, y_train, schedule, x_test=None, y_te
         d = {"status": "failed" if run.fail_step[i] is not None else "ok",
              "fail_step": run.fail_step[i], "fail_reason": run.fail_reason[i],
              "steps": run.fail_step[i] if run.fail_step[i] is not None else total,
-             "train_rmse": float(tr[i]), "history": run.history[i], "wall_s": wall}
+             "train_rmse": float(tr[i]), "history": run.history[i], "wall_s": wall,
+             "grad_norm": grad_norm[i], "phase_rmse": [p[i] for p in phase_rmse]}
         if has_test:
             d["test_rmse"], d["test_linf"] = float(te[i]), float(tl[i])
         out.append(d)
