@@ -26,7 +26,7 @@ each method come from the counted work of a step, and ``bound`` names the limit
 whose floor is nearest (compute, memory, or dispatch: ops per step counted with
 a TorchDispatchMode, times the small-op latency).
 
->>> rows = run(quick=True, activations=("polyrelu3",), widths=(8,), dtypes=(torch.float64,))
+>>> rows = run(tiny=True, activations=("polyrelu3",), widths=(8,), dtypes=(torch.float64,))
 >>> [(r["name"], r["optimizer"], r["baseline"]) for r in rows]
 [('train/polyrelu3/w8/float64', 'adam', 'vmap'), ('train/polyrelu3/w8/float64', 'lbfgs', 'loop'), ('train/polyrelu3/w8/float64', 'lm', 'loop')]
 >>> rows[0]["max_rel_loss_diff"] < 1e-10
@@ -50,15 +50,22 @@ DTYPES = (torch.float32, torch.float64)
 DEPTH = 2
 
 
-def sizes(width: int, quick: bool) -> dict:
-    """Models, points and steps of a row (smaller groups at width 512 so that the grid stays short)."""
-    if quick:
-        return {"models": 4, "points": 32, "adam": 3, "lbfgs": 2, "lm": 1, "reps": 1}
+def sizes(width: int, level: str) -> dict:
+    """Models, points, steps and repetitions of a row at ``level`` "tiny" (tests), "quick" (the
+    default ``polycom bench``: the whole grid in about 10 minutes on 2 cores) or "full".
+    Width 512 uses a smaller group so that the grid stays short.
+
+    >>> sizes(32, "quick")["models"], sizes(512, "quick")["models"]
+    (64, 8)
+    """
+    if level == "tiny":
+        return {"models": 4, "points": 32, "adam": 3, "lbfgs": 2, "lm": 1, "reps": 1, "per_model": 4}
+    k = 1 if level == "quick" else 3
     if width >= 512:
-        return {"models": 16, "points": 128, "adam": 3, "lbfgs": 1, "lm": 1, "reps": 3}
+        return {"models": 8, "points": 128, "adam": 2 * k, "lbfgs": 1 * k, "lm": 1, "reps": 3, "per_model": 4}
     if width >= 128:
-        return {"models": 64, "points": 256, "adam": 4, "lbfgs": 2, "lm": 1, "reps": 3}
-    return {"models": 64, "points": 256, "adam": 10, "lbfgs": 4, "lm": 2, "reps": 3}
+        return {"models": 64, "points": 256, "adam": 3 * k, "lbfgs": 1 * k, "lm": 1, "reps": 3, "per_model": 8}
+    return {"models": 64, "points": 256, "adam": 5 * k, "lbfgs": 2 * k, "lm": 1 * k, "reps": 3, "per_model": 8}
 
 
 def _data(points, dtype, device):
@@ -97,11 +104,18 @@ def _losses(nets, x, y):
 
 # -- the three ways to train the same Adam steps --------------------------------------------
 def ours_adam(act, w, seeds, x, y, steps, lr, dtype, device, clock):
+    """The Adam steps of ``fit.train_group`` (its stepper on a ``fit.Problem``); train_group adds
+    one evaluation at the end (train RMSE per phase, grad_norm), which is not timed here, as the
+    baselines' final evaluation is not."""
     m = fit.BatchedMLP(act, 1, w, DEPTH, seeds, dtype=dtype, device=device)
+    prob = fit.Problem(m, *fit._as_data(m, x, y, "x/y"))
+    run = fit_optim.RunState(len(seeds), m.theta.device, 10 ** 9)
+    theta = m.theta.detach().clone()
+    ph = fit.check_schedule([{"optimizer": "adam", "steps": steps, "lr": lr}])[0]
     t = clock()
-    fit.train_group(m, x, y, [{"optimizer": "adam", "steps": steps, "lr": lr}], log_every=10 ** 9)
+    theta = fit_optim.adam(prob, theta, ph, run, lambda k: None)
     t = clock() - t
-    return t, _losses([fit.extract(m, i) for i in range(len(seeds))], x, y)
+    return t, prob.loss(theta).tolist()
 
 
 def vmap_setup(act, w, seeds, x, dtype, device):
@@ -168,8 +182,8 @@ def _median_interleaved(fns, reps):
     return [statistics.median(t) for t in times], outs
 
 
-def adam_row(act, w, dtype, device, lim, quick, lr=1e-3):
-    s = sizes(w, quick)
+def adam_row(act, w, dtype, device, lim, level, lr=1e-3):
+    s = sizes(w, level)
     clock = _Clock(device)
     x, y = _data(s["points"], dtype, device)
     seeds = list(range(s["models"]))
@@ -180,8 +194,9 @@ def adam_row(act, w, dtype, device, lim, quick, lr=1e-3):
         [lambda: ours_adam(*args), lambda: vmap_adam(*args), lambda: loop_adam(*args)], s["reps"])
     m = fit.BatchedMLP(act, 1, w, DEPTH, seeds, dtype=dtype, device=device)
     work = L.step_work(1, w, DEPTH, s["points"], s["models"], m.n_params, m.theta.element_size())
-    ops_o = _ops_per_step(lambda k: ours_adam(act, w, seeds, x, y, k, lr, dtype, device, clock), 1)
-    ops_v = _ops_per_step(lambda k: vmap_adam(act, w, seeds, x, y, k, lr, dtype, device, clock), 1)
+    two = seeds[:2]  # the op count does not depend on the number of models
+    ops_o = _ops_per_step(lambda k: ours_adam(act, w, two, x, y, k, lr, dtype, device, clock), 1)
+    ops_v = _ops_per_step(lambda k: vmap_adam(act, w, two, x, y, k, lr, dtype, device, clock), 1)
     fo = L.fractions(work, t_o / s["adam"], lim, ops_o)
     fv = L.fractions(work, t_v / s["adam"], lim, ops_v)
     row = _head(act, w, dtype, device, "adam", "vmap", t_v, t_o, s, clock, m.n_params)
@@ -208,9 +223,11 @@ def _limit_fields(lim):
             "limit_copy_bytes_s": lim.copy_bytes_s, "limit_op_latency_s": lim.op_latency_s}
 
 
-def per_model_row(act, w, dtype, device, opt, lim, quick):
-    """Per-model L-BFGS or LM: the group against train_one per model (the same maths)."""
-    s = sizes(w, quick)
+def per_model_row(act, w, dtype, device, opt, lim, level):
+    """Per-model L-BFGS or LM: the group against train_one per model (the same maths); a group of
+    ``sizes()["per_model"]`` models (the figure reported is time per model-step)."""
+    s = dict(sizes(w, level))
+    s["models"] = s["per_model"]
     clock = _Clock(device)
     x, y = _data(s["points"], dtype, device)
     seeds = list(range(s["models"]))
@@ -242,9 +259,12 @@ def _device_name(device):
 
 
 def run(quick: bool = True, activations=ACTIVATIONS, widths=WIDTHS, dtypes=DTYPES, device=None,
-        threads: int | None = 1, progress=None) -> list[dict]:
-    """All rows; ``threads`` torch threads on CPU (default 1: the machine is shared; None keeps torch's)."""
+        threads: int | None = 1, tiny: bool = False, optimizers=("adam", "lbfgs", "lm"),
+        progress=None) -> list[dict]:
+    """All rows (``sizes``: level "tiny" if ``tiny``, else "quick" or "full"); ``threads`` torch
+    threads on CPU (default 1: the machine is shared; None keeps torch's)."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    level = "tiny" if tiny else ("quick" if quick else "full")
     old = torch.get_num_threads()
     if threads and torch.device(device).type == "cpu":
         torch.set_num_threads(threads)
@@ -252,15 +272,17 @@ def run(quick: bool = True, activations=ACTIVATIONS, widths=WIDTHS, dtypes=DTYPE
     rows = []
     try:
         for dt in dtypes:
-            lim = L.probe(dt, device, quick=quick, reps=2 if quick else 5)
+            lim = L.probe(dt, device, quick=tiny, reps=2 if tiny else 5)
             for w in widths:
                 for a in activations:
                     if progress:
                         progress(f"train/{a}/w{w}/{dt}")
-                    rows.append(adam_row(a, w, dt, device, lim, quick))
-                    rows.append(per_model_row(a, w, dt, device, "lbfgs", lim, quick))
-                    if fit.count_params(a, 1, w, DEPTH) <= 2000:
-                        rows.append(per_model_row(a, w, dt, device, "lm", lim, quick))
+                    if "adam" in optimizers:
+                        rows.append(adam_row(a, w, dt, device, lim, level))
+                    if "lbfgs" in optimizers:
+                        rows.append(per_model_row(a, w, dt, device, "lbfgs", lim, level))
+                    if "lm" in optimizers and fit.count_params(a, 1, w, DEPTH) <= 2000:
+                        rows.append(per_model_row(a, w, dt, device, "lm", lim, level))
     finally:
         torch.set_num_threads(old)
     return rows
