@@ -31,6 +31,8 @@ True
 """
 from __future__ import annotations
 
+import os
+
 import torch
 
 EPS = 1e-6  # PolyNorm's eps, as approx.activations.polynorm
@@ -51,6 +53,95 @@ def _sum_to(t, shape):
     return t.sum(dims, keepdim=True) if dims else t
 
 
+def _relu_fwd(z, c):
+    r = torch.clamp_min(z, 0)
+    if c.shape[-1] == 1:
+        return c[..., 0] + torch.zeros_like(r)
+    return _horner(r, c)
+
+
+def _relu_bwd(z, c, g, need_z: bool, need_c: bool):
+    k = c.shape[-1]
+    r = torch.clamp_min(z, 0)
+    gz = gc = None
+    if need_z:
+        if k == 1:
+            gz = torch.zeros_like(z)
+        else:
+            i = torch.arange(1, k, dtype=c.dtype, device=c.device)
+            d = c[..., 1:] * i  # p'(r) coefficients
+            dp = d[..., 0] + torch.zeros_like(r) if k == 2 else _horner(r, d)
+            gz = torch.ops.aten.threshold_backward(g * dp, z, 0)  # [z > 0] g p'(r), one pass
+    if need_c:
+        shape = c.shape[:-1]
+        cols = [_sum_to(g, shape)]
+        t = g
+        for _ in range(1, k):
+            t = t * r
+            cols.append(_sum_to(t, shape))
+        gc = torch.stack(cols, -1)
+    return gz, gc
+
+
+def _norm_fwd(z, c):
+    k = c.shape[-1]
+    pw, s = z, []
+    for i in range(1, k):
+        if i > 1:
+            pw = pw * z
+        s.append(torch.rsqrt(pw.square().mean(-1, keepdim=True) + EPS))
+    s = torch.stack(s, -1)  # (..., rows, 1, k - 1)
+    gam = torch.cat([c[..., :1].expand(*s.shape[:-1], 1), c[..., 1:] * s], -1)
+    return _horner(z, gam), s
+
+
+def _norm_bwd(z, c, s, g, need_z: bool, need_c: bool):
+    k, w = c.shape[-1], z.shape[-1]
+    q, t = [], g
+    for _ in range(1, k):  # q_i = sum_w g z**i
+        t = t * z
+        q.append(t.sum(-1, keepdim=True))
+    q = torch.stack(q, -1)  # (..., rows, 1, k - 1)
+    gz = gc = None
+    if need_c:
+        shape = c.shape[:-1]
+        g0 = _sum_to(g, shape)
+        gc = torch.cat([g0[..., None], _sum_to(s * q, shape + (k - 1,))], -1)
+    if need_z:
+        i = torch.arange(1, k, dtype=c.dtype, device=c.device)
+        cs = c[..., 1:] * s * i  # alpha_i (rows)
+        beta = cs * s * s * q / w
+        a = cs[..., 0] + torch.zeros_like(z) if k == 2 else _horner(z, cs)
+        z2 = z * z
+        b = beta[..., 0] + torch.zeros_like(z) if k == 2 else _horner(z2, beta)
+        gz = torch.addcmul(-(b * z), g, a)
+    return gz, gc
+
+
+_COMPILED = {}
+
+
+def compiling() -> bool:
+    """Whether the fused kernels go through torch.compile (environment ``POLYCOM_COMPILE=1``).
+
+    >>> isinstance(compiling(), bool)
+    True
+    """
+    return os.environ.get("POLYCOM_COMPILE") == "1"
+
+
+def _impl(f):
+    """``f`` itself, or its torch.compile'd version (one fused loop per kernel) where compiling is
+    switched on (``POLYCOM_COMPILE=1``) and no torch.func transform is active (LM's Jacobians stay
+    eager). Opt-in: the first call per (kernel, dtype) compiles C++ with the system compiler
+    (about a minute on a loaded 2-core machine; cached on disk by torch afterwards)."""
+    if not compiling() or torch._C._are_functorch_transforms_active():
+        return f
+    if f not in _COMPILED:
+        _COMPILED[f] = torch.compile(f, dynamic=True)
+    return _COMPILED[f]
+
+
 class PolyReLUFn(torch.autograd.Function):
     """p(ReLU(z)) with coefficients ``c[..., i]`` (low -> high) broadcasting against ``z``."""
 
@@ -58,10 +149,7 @@ class PolyReLUFn(torch.autograd.Function):
 
     @staticmethod
     def forward(z, c):
-        r = torch.clamp_min(z, 0)
-        if c.shape[-1] == 1:
-            return c[..., 0] + torch.zeros_like(r)
-        return _horner(r, c)
+        return _impl(_relu_fwd)(z, c)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -70,26 +158,7 @@ class PolyReLUFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         z, c = ctx.saved_tensors
-        k = c.shape[-1]
-        r = torch.clamp_min(z, 0)
-        gz = gc = None
-        if ctx.needs_input_grad[0]:
-            if k == 1:
-                gz = torch.zeros_like(z)
-            else:
-                i = torch.arange(1, k, dtype=c.dtype, device=c.device)
-                d = c[..., 1:] * i  # p'(r) coefficients
-                dp = d[..., 0] + torch.zeros_like(r) if k == 2 else _horner(r, d)
-                gz = torch.ops.aten.threshold_backward(g * dp, z, 0)  # [z > 0] g p'(r), one pass
-        if ctx.needs_input_grad[1]:
-            shape = c.shape[:-1]
-            cols = [_sum_to(g, shape)]
-            t = g
-            for _ in range(1, k):
-                t = t * r
-                cols.append(_sum_to(t, shape))
-            gc = torch.stack(cols, -1)
-        return gz, gc
+        return _impl(_relu_bwd)(z, c, g, ctx.needs_input_grad[0], ctx.needs_input_grad[1])
 
 
 class PolyNormFn(torch.autograd.Function):
@@ -99,15 +168,7 @@ class PolyNormFn(torch.autograd.Function):
 
     @staticmethod
     def forward(z, c):
-        k = c.shape[-1]
-        pw, s = z, []
-        for i in range(1, k):
-            if i > 1:
-                pw = pw * z
-            s.append(torch.rsqrt(pw.square().mean(-1, keepdim=True) + EPS))
-        s = torch.stack(s, -1)  # (..., rows, 1, k - 1)
-        gam = torch.cat([c[..., :1].expand(*s.shape[:-1], 1), c[..., 1:] * s], -1)
-        return _horner(z, gam), s
+        return _impl(_norm_fwd)(z, c)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -117,26 +178,7 @@ class PolyNormFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g, _gs):
         z, c, s = ctx.saved_tensors
-        k, w = c.shape[-1], z.shape[-1]
-        q, t = [], g
-        for _ in range(1, k):  # q_i = sum_w g z**i
-            t = t * z
-            q.append(t.sum(-1, keepdim=True))
-        q = torch.stack(q, -1)  # (..., rows, 1, k - 1)
-        gz = gc = None
-        if ctx.needs_input_grad[1]:
-            shape = c.shape[:-1]
-            g0 = _sum_to(g, shape)
-            gc = torch.cat([g0[..., None], _sum_to(s * q, shape + (k - 1,))], -1)
-        if ctx.needs_input_grad[0]:
-            i = torch.arange(1, k, dtype=c.dtype, device=c.device)
-            cs = c[..., 1:] * s * i  # alpha_i (rows)
-            beta = cs * s * s * q / w
-            a = cs[..., 0] + torch.zeros_like(z) if k == 2 else _horner(z, cs)
-            z2 = z * z
-            b = beta[..., 0] + torch.zeros_like(z) if k == 2 else _horner(z2, beta)
-            gz = torch.addcmul(-(b * z), g, a)
-        return gz, gc
+        return _impl(_norm_bwd)(z, c, s, g, ctx.needs_input_grad[0], ctx.needs_input_grad[1])
 
 
 def polyrelu(z, c):

@@ -20,7 +20,8 @@ Rows ``train/<activation>/w<width>/<dtype>``, one per optimiser:
 Every timing is the median of ``reps`` repetitions, the methods interleaved
 (ours, baseline, loop, ours, ...); the clock is the process CPU time on CPU
 (the machine is shared: waiting for a core is not counted) and the wall clock
-with synchronisation on CUDA (``clock``). The limits (``benchmarks.limits``)
+with synchronisation on CUDA (``clock``). With ``POLYCOM_COMPILE=1`` our fused PolyReLU/PolyNorm kernels go through
+torch.compile (``approx.fused``; compiled in the untimed warm-up; ``compiled`` field). The limits (``benchmarks.limits``)
 are probed in the same run with the same threads; ``flop_frac``/``bw_frac`` of
 each method come from the counted work of a step, and ``bound`` names the limit
 whose floor is nearest (compute, memory, or dispatch: ops per step counted with
@@ -41,7 +42,7 @@ import time
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from approx import fit, fit_optim
+from approx import fit, fit_optim, fused
 from benchmarks import limits as L
 
 ACTIVATIONS = ("relu", "tanh", "polyrelu3", "polyrelu3n", "polynorm3")
@@ -215,7 +216,8 @@ def _head(act, w, dtype, device, opt, baseline, tb, to, s, clock, n_params):
             "baseline": baseline, "baseline_s": tb, "ours_s": to, "ratio": tb / to,
             "device": _device_name(device), "dtype": str(dtype).replace("torch.", ""), "width": w,
             "depth": DEPTH, "models": s["models"], "points": s["points"], "params_per_model": n_params,
-            "reps": s["reps"], "clock": clock.name, "threads": torch.get_num_threads()}
+            "reps": s["reps"], "clock": clock.name, "threads": torch.get_num_threads(),
+            "compiled": fused.compiling()}
 
 
 def _limit_fields(lim):
