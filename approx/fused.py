@@ -138,7 +138,12 @@ def _impl(f):
     if not compiling() or torch._C._are_functorch_transforms_active():
         return f
     if f not in _COMPILED:
-        _COMPILED[f] = torch.compile(f, dynamic=True)
+        # one graph per dtype, coefficient layout (shared / per neuron) and needed gradients:
+        # more than dynamo's default of 8 per function over the benchmark grid
+        cfg = torch._dynamo.config
+        cfg.cache_size_limit = max(cfg.cache_size_limit, 64)
+        g = torch.compile(f, dynamic=True)
+        _COMPILED[f] = lambda *a: g(*(t.detach() if isinstance(t, torch.Tensor) else t for t in a))
     return _COMPILED[f]
 
 
