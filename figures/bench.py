@@ -41,7 +41,7 @@ def draw(rows: list[dict], folder, stem: str = "bench") -> list[str]:
             ax.bar(i + 0.2, r["baseline_limit_frac"], 0.4, color=c, alpha=0.45, hatch="//",
                    edgecolor="black", linewidth=0.5)
             top = max(r["limit_frac"], r["baseline_limit_frac"])
-            ax.text(i, top + 0.02, r["bound"][:4], ha="center", va="bottom", fontsize=7)
+            ax.text(i, top + 0.02, r["bound"], ha="center", va="bottom", fontsize=6)
             labels.append(f"{act}\nw{r['width']}\n{r['ratio']:.2f}x")
         ax.set_xticks(range(len(rs)))
         ax.set_xticklabels(labels, fontsize=7)
