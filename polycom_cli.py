@@ -245,7 +245,9 @@ def reproduce(out: Path = typer.Option(Path("results"), metavar="DIR", help="res
 @app.command()
 def bench(json_file: Path = typer.Option(None, "--json", help="write the rows as JSON"),
           only: str = typer.Option(None, help="comma-separated benchmark names"),
-          full: bool = typer.Option(False, help="larger sizes")):
+          full: bool = typer.Option(False, help="larger sizes"),
+          figure: Path = typer.Option(None, help="folder for bench.png/.pdf: fraction of the machine's "
+                                                 "limit per training configuration, ours vs vmap")):
     """Performance, each row measured side by side in one run (ratio = baseline_s / ours_s)."""
     import importlib
     import importlib.util
@@ -260,7 +262,10 @@ def bench(json_file: Path = typer.Option(None, "--json", help="write the rows as
         with console.status(f"bench {n} ..."):
             rows += importlib.import_module(BENCHES[n]).run(quick=not full)
     t = Table(title="polycom bench (ratio = baseline_s / ours_s)")
-    cols = list(dict.fromkeys(k for r in rows for k in r))
+    shown = ("name", "optimizer", "device", "dtype", "baseline", "baseline_s", "ours_s", "ratio", "loop_s",
+             "ratio_vs_loop", "ours_per_model_step_s", "baseline_per_model_step_s", "bound", "limit_frac",
+             "baseline_limit_frac", "max_rel_loss_diff")  # the rest is in --json
+    cols = [k for k in dict.fromkeys(k for r in rows for k in r) if k in shown or len(rows[0]) <= 12]
     for c in cols:
         t.add_column(c, overflow="fold")
     for r in rows:
@@ -268,6 +273,12 @@ def bench(json_file: Path = typer.Option(None, "--json", help="write the rows as
     console.print(t)
     if json_file:
         _atomic_write(json_file, json.dumps(rows, indent=2))
+    if figure is not None:
+        if not any(r.get("name", "").startswith("train/") for r in rows):
+            _fail("--figure: no training rows (run with --only training or without --only)")
+        from figures.bench import draw
+        for p in draw(rows, figure):
+            console.print(f"wrote {p}")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from approx import activations as _f
+from approx import fused as _fused
 from approx import fit_optim
 
 MAX_WIDTH, MAX_DEPTH, MAX_DIM = 1024, 4, 4  # the group shapes BatchedMLP accepts
@@ -130,6 +131,7 @@ class BatchedMLP(nn.Module):
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype: must be torch.float32 or torch.float64, got {dtype}")
         self.seeds = seeds
+        self.fused = True  # PolyReLU / PolyNorm through approx.fused (False: autograd of the plain definitions)
         self.layout = _layout(activation, d_in, width, depth)
         self.n_params = sum(math.prod(s) for _, s in self.layout)
         rows = [self._init_row(s) for s in seeds]
@@ -180,13 +182,18 @@ class BatchedMLP(nn.Module):
         if k == "polyrelu":
             coeffs = torch.cat([c.unsqueeze(-1) if self.per_neuron else c, a.flip(-1)], dim=-1)  # low -> high
             coeffs = coeffs[:, None, :, :] if self.per_neuron else coeffs[:, None, None, :]
-            return _f.polyrelu(z, coeffs)
+            return _fused.polyrelu(z, coeffs) if self.fused else _f.polyrelu(z, coeffs)
+        if self.fused:
+            return _fused.polynorm(z, torch.cat([c, a.flip(-1)], dim=-1)[:, None, None, :])
         coeffs = [c[:, :, None]] + [a[:, self.order - i, None, None] for i in range(1, self.order + 1)]
         return _f.polynorm(z, coeffs)
 
     def forward_theta(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """The models' outputs for parameters ``theta`` (models, n_params): (models, points, 1)."""
-        P = self.unpack(theta)
+        return self.forward_params(self.unpack(theta), x)
+
+    def forward_params(self, P: dict, x: torch.Tensor) -> torch.Tensor:
+        """The models' outputs for named parameters ``P`` (as ``unpack`` gives them)."""
         h = x
         for l in range(self.depth + 1):
             W, b = P[f"W{l}"], P[f"b{l}"]
@@ -325,11 +332,17 @@ class Problem:
         """Losses and their gradients. The gradient of the SUM of per-model losses
         with respect to row i of theta is model i's own gradient, since loss j
         does not depend on row i for j != i."""
-        theta = theta.detach().requires_grad_(True)
+        x, y = self._xy(rows)
+        return self._loss_grad(theta.detach(), x, y)
+
+    def _loss_grad(self, theta, x, y):
+        # the named pieces of theta are the leaves: their gradients are concatenated once, instead
+        # of autograd scattering each piece's gradient into a zero (models, n_params) tensor
+        P = {k: v.detach().requires_grad_(True) for k, v in self.model.unpack(theta).items()}
         with torch.enable_grad():
-            loss = self.model.losses(theta, *self._xy(rows))
-            (g,) = torch.autograd.grad(loss.sum(), theta)
-        return loss.detach(), g
+            loss = (self.model.forward_params(P, x) - y).pow(2).mean(dim=(1, 2))
+            gs = torch.autograd.grad(loss.sum(), list(P.values()))
+        return loss.detach(), torch.cat([t.reshape(theta.shape[0], -1) for t in gs], dim=1)
 
     def residuals(self, theta, rows=None):
         """(models, points) residuals scaled so that their squared norm is the loss."""
@@ -391,7 +404,10 @@ def train_group(model: BatchedMLP, x_train, y_train, schedule, x_test=None, y_te
 
     Returns one dict per model: status ("ok" | "failed"), fail_step, fail_reason,
     steps, train_rmse, test_rmse / test_linf (with test data), history
-    [(step, train_rmse), ...] every ``log_every`` steps, wall_s (the group's).
+    [(step, train_rmse), ...] every ``log_every`` steps, wall_s (the group's),
+    grad_norm (L2 norm of the gradient of the model's training loss, the mean
+    squared error, over all its parameters at the final point) and phase_rmse
+    (the train RMSE at the end of each phase, one entry per phase).
     A model whose loss or gradient turns non-finite is frozen and marked failed;
     the others go on. The trained parameters stay in ``model.theta``.
     ``on_step(step, total)`` is called with the number of steps done (increasing).
@@ -401,6 +417,8 @@ def train_group(model: BatchedMLP, x_train, y_train, schedule, x_test=None, y_te
     >>> r = train_group(m, x, torch.sin(3 * x), [{"optimizer": "adam", "steps": 50, "lr": 1e-2}])
     >>> [d["status"] for d in r], r[0]["steps"], r[0]["train_rmse"] < r[0]["history"][0][1]
     (['ok', 'ok'], 50, True)
+    >>> r[0]["phase_rmse"] == [r[0]["train_rmse"]], r[0]["grad_norm"] > 0
+    (True, True)
     """
     phases = check_schedule(schedule)
     if isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 1:
@@ -422,14 +440,17 @@ def train_group(model: BatchedMLP, x_train, y_train, schedule, x_test=None, y_te
                 ticked[0] = step
                 on_step(step, total)
 
+        phase_rmse = []
         for ph in phases:
             theta = fit_optim.STEPPERS[ph["optimizer"]](prob, theta, ph, run, tick)
             run.phase_offset += ph["steps"]
+            phase_rmse.append(_rmse(model, theta, x, y)[0].tolist())
             tick(run.phase_offset)
         with torch.no_grad():
             model.theta.copy_(theta)
+        grad_norm = prob.loss_grad(theta)[1].norm(dim=1).tolist()
     wall = time.perf_counter() - t0
-    tr, _ = _rmse(model, theta, x, y)
+    tr = torch.tensor(phase_rmse[-1], dtype=theta.dtype)
     if has_test:
         te, tl = _rmse(model, theta, xt, yt)
     out = []
@@ -439,7 +460,8 @@ def train_group(model: BatchedMLP, x_train, y_train, schedule, x_test=None, y_te
         d = {"status": "failed" if run.fail_step[i] is not None else "ok",
              "fail_step": run.fail_step[i], "fail_reason": run.fail_reason[i],
              "steps": run.fail_step[i] if run.fail_step[i] is not None else total,
-             "train_rmse": float(tr[i]), "history": run.history[i], "wall_s": wall}
+             "train_rmse": float(tr[i]), "history": run.history[i], "wall_s": wall,
+             "grad_norm": grad_norm[i], "phase_rmse": [p[i] for p in phase_rmse]}
         if has_test:
             d["test_rmse"], d["test_linf"] = float(te[i]), float(tl[i])
         out.append(d)

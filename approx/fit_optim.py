@@ -135,6 +135,13 @@ def adam(prob, theta, ph, run, tick):
         ok = run.check(idx, loss, g, s, "adam")
         run.log(s, idx, loss)
         lr, t = lr_at(ph, k), k + 1
+        if idx is None and bool(ok.all()):  # every model steps: update in place (same arithmetic)
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (v / (1 - b2 ** t)).sqrt_().add_(eps)
+            theta.addcdiv_(m, denom, value=-lr / (1 - b1 ** t))
+            tick(s + 1)
+            continue
         mi = _take(m, idx).mul(b1).add_(g, alpha=1 - b1)
         vi = _take(v, idx).mul(b2).addcmul_(g, g, value=1 - b2)
         denom = (vi / (1 - b2 ** t)).sqrt_().add_(eps)

@@ -327,3 +327,42 @@ def test_lstsq_is_deterministic_on_cpu():
     first = fit_optim.lstsq(A, B)
     assert all(torch.equal(first, fit_optim.lstsq(A, B)) for _ in range(5))
     assert torch.allclose(first, torch.linalg.pinv(A) @ B, rtol=1e-10, atol=1e-12)
+
+
+def test_grad_norm_and_phase_rmse():
+    """grad_norm is the gradient norm of the model's own MSE at the final point (checked on the
+    extracted nn.Module); phase_rmse has one train RMSE per phase, the last one the final RMSE."""
+    y = target(X)
+    m = fit.BatchedMLP("polyrelu3n", 1, 6, 2, seeds=[0, 1])
+    sched = [{"optimizer": "adam", "steps": 20, "lr": 1e-2}, {"optimizer": "lbfgs", "steps": 5}]
+    res = fit.train_group(m, X, y, sched)
+    for i, r in enumerate(res):
+        net = fit.extract(m, i)
+        gs = torch.autograd.grad(((net(X) - y) ** 2).mean(), list(net.parameters()))
+        assert r["grad_norm"] == pytest.approx(float(torch.cat([g.reshape(-1) for g in gs]).norm()), rel=1e-10)
+        assert len(r["phase_rmse"]) == 2 and r["phase_rmse"][-1] == r["train_rmse"]
+        assert r["phase_rmse"][1] <= r["phase_rmse"][0]
+
+
+@pytest.mark.parametrize("name", ["polyrelu2", "polyrelu3", "polyrelu4n", "polynorm2", "polynorm3", "polynorm4"])
+def test_fused_activations_equal_the_plain_definitions(name):
+    """approx.fused against autograd of approx.activations: values, gradients (gradcheck too) and
+    the per-point Jacobians LM takes through torch.func."""
+    m = fit.BatchedMLP(name, 2, 5, 2, seeds=[0, 1])
+    with torch.no_grad():
+        m.theta.add_(0.3 * torch.randn(m.theta.shape, generator=torch.Generator().manual_seed(1), dtype=F64))
+    x = torch.rand(9, 2, dtype=F64, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    x[0] = -1.0  # a point where some pre-activations are negative (ReLU's kink side)
+    y = target(x)
+    prob = fit.Problem(m, x, y)
+    got = []
+    for fused in (True, False):
+        m.fused = fused
+        got.append((prob.loss_grad(m.theta), prob.jacobian(m.theta)))
+    (lf, gf), jf = got[0]
+    (lp, gp), jp = got[1]
+    assert torch.allclose(lf, lp, rtol=1e-13, atol=0) and torch.allclose(gf, gp, rtol=1e-11, atol=1e-13)
+    assert torch.allclose(jf, jp, rtol=1e-11, atol=1e-13)
+    m.fused = True
+    th = m.theta.detach().clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: m.losses(t, x, y), (th,))
