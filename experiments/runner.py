@@ -150,6 +150,10 @@ def _execute(group: dict, device: str) -> list[dict]:
         torch.cuda.synchronize()
     wall = time.perf_counter() - t0
     y_rms = float(np.sqrt(np.mean(data["y_test"] ** 2)))
+    from experiments import schedules   # convergence evidence: gradient norm, last phase's gain, test/train
+    gnorms = [r.get("grad_norm") for r in results]
+    if any(g is None for g in gnorms):
+        gnorms = schedules.grad_norms(model, tt["x_train"], tt["y_train"])
     rows = []
     for i, (run, res) in enumerate(zip(runs, results)):
         linf = float("nan")
@@ -172,6 +176,7 @@ def _execute(group: dict, device: str) -> list[dict]:
             "status": res["status"], "fail_step": res.get("fail_step"), "fail_reason": res.get("fail_reason"),
             "config": {k: v for k, v in run.items() if k not in ("hash", "sweep", "target")},
             "history": _history(res),
+            **schedules.evidence(res, c["schedule"], gnorms[i]), "init": c.get("init", "random"),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "worker_pid": os.getpid(),
         })

@@ -37,8 +37,14 @@ COLUMNS = {
     "fail_step": "INTEGER", "fail_reason": "TEXT", "group_wall_s": "REAL", "group_size": "INTEGER",
     "train_points": "INTEGER", "test_points": "INTEGER", "grid_points": "INTEGER",
     "config": "TEXT", "history": "TEXT", "finished_at": "TEXT",
+    # convergence evidence (experiments.runner.evidence); NULL in stores written before them
+    "grad_norm": "REAL", "last_phase_gain": "REAL", "test_train_ratio": "REAL", "phase_rmse": "TEXT",
+    # runs trained from the Theorem 3 construction (init = "construction"; else "random" or NULL)
+    "init": "TEXT", "init_test_rmse": "REAL", "init_test_linf": "REAL",
 }
-JSON_COLUMNS = ("config", "history")
+JSON_COLUMNS = ("config", "history", "phase_rmse")
+ADDED_COLUMNS = ("grad_norm", "last_phase_gain", "test_train_ratio", "phase_rmse",
+                 "init", "init_test_rmse", "init_test_linf")   # added to old stores on write
 
 
 class StoreError(ValueError):
@@ -79,6 +85,10 @@ def create(path) -> None:
         with conn:
             cols = ", ".join(f"{c} {t}" for c, t in COLUMNS.items())
             conn.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+            have = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+            for c in ADDED_COLUMNS:   # an older store gains the newer columns (NULL for its rows)
+                if c not in have:
+                    conn.execute(f"ALTER TABLE runs ADD COLUMN {c} {COLUMNS[c]}")
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     finally:
         conn.close()
@@ -132,10 +142,15 @@ def load(path, history: bool = False) -> pd.DataFrame:
     conn = _connect(path)
     try:
         cols = [c for c in COLUMNS if history or c not in JSON_COLUMNS]
-        df = pd.read_sql_query(f"SELECT {', '.join(cols)} FROM runs ORDER BY rowid", conn)
+        have = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+        df = pd.read_sql_query(f"SELECT {', '.join(c for c in cols if c in have)} FROM runs ORDER BY rowid", conn)
     finally:
         conn.close()
+    for c in cols:   # columns newer than the store: present, empty
+        if c not in df.columns:
+            df[c] = pd.Series([None] * len(df), dtype="float64" if COLUMNS[c] == "REAL" else "object")
+    df = df[cols]
     if history:
         for c in JSON_COLUMNS:
-            df[c] = [json.loads(v) if v else None for v in df[c]]
+            df[c] = [json.loads(v) if isinstance(v, str) and v else None for v in df[c]]
     return df
