@@ -105,6 +105,10 @@ def execute(group: dict, device: str = "cpu") -> list[dict]:
     A run that hits a NaN is returned with status "failed" and its reason; the
     other runs of the group go on. Runs on ``device`` (cpu, cuda, cuda:N).
     """
+    if group["runs"][0].get("init") == "construction":   # train.init: start from Theorem 3's network
+        from experiments import warmstart
+        with _cpu_threads(device, 0):
+            return warmstart.execute(group, device)
     with _cpu_threads(device, group["runs"][0]["width"]):
         return _execute(group, device)
 
