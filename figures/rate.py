@@ -60,7 +60,7 @@ def draw(sub, fits, cons: dict, title: str, predicted: float | None, folder, ste
     """One figure from a store's rows of one target and depth, their rate fits and the
     construction curves ({kind: [ConstructionPoint]}); returns the written paths."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.5, 5.2))
+    fig, ax = plt.subplots(figsize=(7.0, 5.2))
     for act, g in sub.groupby("activation", sort=True):
         c = colour(act)
         ok = g[g["status"] == "ok"]
@@ -101,7 +101,7 @@ def draw(sub, fits, cons: dict, title: str, predicted: float | None, folder, ste
     ax.set_xlabel("parameters (trained: weights + biases + activation coefficients; constructions: nonzeros)")
     ax.set_ylabel("sup error on a dense grid (measured, float64)")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6.5, loc="lower left")
+    ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return save(fig, folder, stem, dpi=120)
 
 
