@@ -48,7 +48,7 @@ LEVELS = {
               "train": {"train_points": 256, "test_points": 512, "grid_points": 1024,
                         "schedule": [{"optimizer": "adam", "steps": 300, "lr": 1e-2, "lr_end": 1e-4,
                                       "decay": "exponential"},
-                                     {"optimizer": "lm", "steps": 40, "varpro": True}]}},
+                                     {"optimizer": "lm", "steps": 60, "varpro": True}]}},
     "full": {"orders": [2, 3], "widths": [4, 8, 16, 24], "seeds": [0, 1, 2, 3],
              "targets": TARGETS + [{"registry": "ramp1_n3"}],
              "train": {"train_points": 512, "test_points": 1024, "grid_points": 4096}},  # default schedule
