@@ -32,8 +32,11 @@ derivatives may jump (weak derivatives). Every refusal is a ValueError naming
 the target; one certification is limited to ``TIME_BUDGET`` seconds.
 
 ``registry()`` names targets for d = 1..4: smooth ones (products of sines,
-Gaussians, Genz product peaks) and limited-smoothness kinks
-max(0, w.x - c)^n, in W^{n,inf} but not in W^{n+1,inf}.
+Gaussians, Genz product peaks; no finite rate is predicted for them) and
+limited-smoothness ones, in W^{n,inf} but not in W^{n+1,inf}, whose rate -n/d
+(``predicted_rate``) is known: kinks max(0, w.x - c)^n and, for d = 1..3 and
+n = 1..4, ramps (x - c)^n e^(c - x) on x >= c at rational centres, summed
+(``ramp{d}_n{n}``) or multiplied (``rampprod{d}_n{n}``) across coordinates.
 """
 from __future__ import annotations
 
@@ -436,17 +439,40 @@ def _xs(d):
 
 
 DEFAULT_ORDER = {1: 4, 2: 3, 3: 2, 4: 2}
+SMOOTH_KINDS = ("sines", "gauss", "peak")
+RATE_KINDS = ("kink", "ramp", "rampprod")
+# ramp centres: rationals that sit on no dyadic grid (no grid j/N of the constructions hits them)
+RAMP_CENTRES = (sympy.Rational(47, 113), sympy.Rational(61, 109), sympy.Rational(37, 103), sympy.Rational(29, 71))
+
+
+def ramp(x, c, n: int):
+    """The one-sided ramp (x - c)^n e^(c - x) for x >= c, 0 below: C^(n-1), D^n jumps by n! at c.
+
+    Piecewise on a condition linear in one variable with a rational threshold; the exp
+    factor keeps it out of every piecewise-polynomial class, so no activation here
+    represents it exactly.
+
+    >>> x = sympy.Symbol("x0", real=True)
+    >>> ramp(x, sympy.Rational(1, 3), 2)
+    Piecewise((0, x0 < 1/3), ((x0 - 1/3)**2*exp(1/3 - x0), True))
+    """
+    return sympy.Piecewise((0, x < c), ((x - c) ** n * sympy.exp(c - x), True))
 
 
 def family(kind: str, d: int, n: int) -> Target:
     """A registry-style target of a family for any (d, n), scaled into F_{n,d} lazily.
 
-    kind: "sines" (prod_k sin(3 x_k + phase_k)), "gauss" (exp(-4 |x - c|^2)),
-    "peak" (Genz product peak prod_k 1/(1/4 + (x_k - c_k)^2)), "kink"
-    (max(0, w.x - c)^n: in W^{n,inf} but not in W^{n+1,inf}).
+    Smooth kinds (in F_{n,d} for every n once scaled: no finite rate is predicted):
+    "sines" (prod_k sin(3 x_k + phase_k)), "gauss" (exp(-4 |x - c|^2)), "peak"
+    (Genz product peak prod_k 1/(1/4 + (x_k - c_k)^2)).
+    Rate kinds (in W^{n,inf} but not in W^{n+1,inf}: Theorem 3's rate -n/d applies):
+    "kink" (max(0, w.x - c)^n), "ramp" (sum_k ramp(x_k, c_k, n), see ``ramp``),
+    "rampprod" (prod_k ramp(x_k, c_k, n)); ramp targets are named ``ramp{d}_n{n}``.
 
     >>> family("kink", 1, 2).expr        # D^2 jumps from 0 to 1 at 1/sqrt(6)
     Piecewise((0, x0 - sqrt(6)/6 <= 0), ((x0 - sqrt(6)/6)**2, True))/2
+    >>> t = family("ramp", 2, 3); t.name, t.n, t.dim
+    ('ramp2_n3', 3, 2)
     """
     if d not in (1, 2, 3, 4):
         raise ValueError(f"d: registry targets have dimension 1..4, got {d}")
@@ -461,25 +487,51 @@ def family(kind: str, d: int, n: int) -> Target:
     elif kind == "kink":
         w = [sympy.Rational(1, d) + sympy.Rational(k, 5 * d) for k in range(d)]
         e = sympy.Max(0, sum(wk * x for wk, x in zip(w, xs)) - 1 / sympy.sqrt(6)) ** n
+    elif kind in ("ramp", "rampprod"):
+        parts = [ramp(x, ck, n) for x, ck in zip(xs, RAMP_CENTRES)]
+        e = sympy.Add(*parts) if kind == "ramp" else sympy.Mul(*parts)
     else:
-        raise ValueError(f"kind: unknown target family {kind!r} (sines, gauss, peak, kink)")
-    return Target(e, xs, n, name=f"{kind}{d}" + ("" if n == DEFAULT_ORDER[d] else f"_n{n}"),
-                  scale=True, lazy=True)
+        raise ValueError(f"kind: unknown target family {kind!r} ({', '.join(SMOOTH_KINDS + RATE_KINDS)})")
+    tail = f"_n{n}" if kind in ("ramp", "rampprod") or n != DEFAULT_ORDER[d] else ""
+    return Target(e, xs, n, name=f"{kind}{d}{tail}", scale=True, lazy=True)
 
 
 @lru_cache(maxsize=1)
 def _registry():
-    return {f"{kind}{d}": family(kind, d, DEFAULT_ORDER[d])
-            for d in (1, 2, 3, 4) for kind in ("sines", "gauss", "peak", "kink")}
+    reg = {f"{kind}{d}": family(kind, d, DEFAULT_ORDER[d])
+           for d in (1, 2, 3, 4) for kind in ("sines", "gauss", "peak", "kink")}
+    for d in (1, 2, 3):
+        for kind in ("ramp",) + (("rampprod",) if d > 1 else ()):
+            for n in (1, 2, 3, 4):
+                t = family(kind, d, n)
+                reg[t.name] = t
+    return reg
 
 
 def registry() -> dict:
-    """name -> Target for d = 1..4 (n = 4, 3, 2, 2 by dimension).
+    """name -> Target: the smooth and kink families for d = 1..4 (n = 4, 3, 2, 2 by
+    dimension), and the rate targets ``ramp{d}_n{n}`` (d = 1, 2, 3) and
+    ``rampprod{d}_n{n}`` (d = 2, 3) for n = 1..4.
 
-    >>> r = registry(); sorted(r)[:4], r["kink2"].dim, r["kink2"].n
-    (['gauss1', 'gauss2', 'gauss3', 'gauss4'], 2, 3)
+    >>> r = registry(); sorted(r)[:4], r["kink2"].dim, r["kink2"].n, r["ramp1_n2"].n
+    (['gauss1', 'gauss2', 'gauss3', 'gauss4'], 2, 3, 2)
     """
     return dict(_registry())
+
+
+def predicted_rate(name: str) -> float | None:
+    """Theorem 3's rate -n/d of error against parameters for a registry target; None for the
+    smooth ones (in F_{n,d} for every n after scaling: no finite rate is predicted).
+
+    >>> predicted_rate("ramp2_n3"), predicted_rate("kink1"), predicted_rate("gauss2")
+    (-1.5, -4.0, None)
+    """
+    reg = _registry()
+    if name not in reg:
+        raise ValueError(f"name: unknown registry target {name!r}")
+    t = reg[name]
+    kind = name[:next(i for i, ch in enumerate(name) if ch.isdigit())]
+    return -t.n / t.dim if kind in RATE_KINDS else None
 
 
 from approx.sobolev_net import approximant, partition_of_unity, taylor_bound  # noqa: E402  (re-export)

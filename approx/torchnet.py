@@ -1,4 +1,5 @@
-"""A Net as a torch module (same function, any dtype and device).
+"""A Net as a torch module (same function, any dtype and device): ``TorchNet`` with
+fixed weights (buffers), ``TrainableNet`` whose nonzero weights and biases train.
 
 >>> from approx import Net, Layer, act
 >>> import torch
@@ -61,3 +62,84 @@ class TorchNet(nn.Module):
                     acc = acc * y + c[..., j]
                 h = acc
         return h
+
+
+def _apply_act(a, z, c):
+    """The activation ``a`` on pre-activations z (c: its float coefficients or None)."""
+    if a.kind == "identity":
+        return z
+    if a.relu_power is not None:
+        return torch.relu(z) if a.relu_power == 1 else torch.relu(z) ** a.relu_power
+    y = torch.relu(z) if a.kind == "polyrelu" else z
+    acc = c[..., -1] + 0 * y
+    for j in range(c.shape[-1] - 2, -1, -1):
+        acc = acc * y + c[..., j]
+    return acc
+
+
+class TrainableNet(nn.Module):
+    """A Net (e.g. a Theorem 3 construction, approx.sobolev_net) as a trainable module that
+    keeps its sparsity pattern: per layer one parameter vector holds the nonzero weights
+    (their (row, col) positions are fixed buffers) and one the nonzero biases; entries that
+    are zero in the Net stay zero. Activations (and their coefficients) stay fixed.
+    ``to_net()`` gives the trained Net back (sparse layers as scipy CSR).
+
+    >>> from approx import Net, Layer, act
+    >>> net = Net([Layer([[1.0, 0.0], [0.0, -2.0]], [0.0, 1.0], act.relu()), Layer([[1.0, 1.0]], [0.0])])
+    >>> m = TrainableNet(net); [p.numel() for p in m.parameters()]   # weights per layer, then biases
+    [2, 2, 1, 0]
+    >>> x = torch.rand(5, 2, dtype=torch.float64)
+    >>> bool(torch.allclose(m(x)[:, 0], torch.as_tensor(net.eval(x.numpy())[:, 0])))
+    True
+    """
+
+    def __init__(self, net, dtype=None, device=None):
+        super().__init__()
+        import scipy.sparse as sp
+        dtype = dtype or torch.float64
+        self.acts = [L.activation for L in net.layers]
+        self.shapes = [L.shape for L in net.layers]
+        self.w = nn.ParameterList()
+        self.b = nn.ParameterList()
+        for i, L in enumerate(net.layers):
+            W = sp.coo_array(L.W) if L.sparse else sp.coo_array(np.asarray(L.W))
+            keep = W.data != 0
+            self.register_buffer(f"rows{i}", torch.as_tensor(W.row[keep], dtype=torch.int64, device=device))
+            self.register_buffer(f"cols{i}", torch.as_tensor(W.col[keep], dtype=torch.int64, device=device))
+            self.w.append(nn.Parameter(torch.as_tensor(W.data[keep], dtype=dtype, device=device)))
+            nzb = np.flatnonzero(L.b)
+            self.register_buffer(f"bidx{i}", torch.as_tensor(nzb, dtype=torch.int64, device=device))
+            self.b.append(nn.Parameter(torch.as_tensor(L.b[nzb], dtype=dtype, device=device)))
+            a = L.activation
+            c = (torch.tensor(a.float_coeffs(), dtype=dtype, device=device)
+                 if a.kind in ("poly", "polyrelu") else torch.zeros(0, dtype=dtype, device=device))
+            self.register_buffer(f"c{i}", c)
+
+    def n_trainable(self) -> int:
+        """Number of trained entries (the Net's nonzero weights and biases)."""
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, x):
+        h = x
+        for i, a in enumerate(self.acts):
+            rows, cols = getattr(self, f"rows{i}"), getattr(self, f"cols{i}")
+            z = h.new_zeros(h.shape[0], self.shapes[i][0])
+            z = z.index_add(1, rows, h[:, cols] * self.w[i])
+            z = z.index_add(1, getattr(self, f"bidx{i}"), self.b[i].expand(h.shape[0], -1))
+            h = _apply_act(a, z, getattr(self, f"c{i}"))
+        return h
+
+    def to_net(self):
+        """The current weights as an approx Net (same activations, same pattern)."""
+        import scipy.sparse as sp
+
+        from approx.net import Layer, Net
+        layers = []
+        for i, a in enumerate(self.acts):
+            W = sp.csr_array((self.w[i].detach().cpu().numpy(),
+                              (getattr(self, f"rows{i}").cpu().numpy(), getattr(self, f"cols{i}").cpu().numpy())),
+                             shape=self.shapes[i])
+            b = np.zeros(self.shapes[i][0])
+            b[getattr(self, f"bidx{i}").cpu().numpy()] = self.b[i].detach().cpu().numpy()
+            layers.append(Layer(W, b, a))
+        return Net(layers)

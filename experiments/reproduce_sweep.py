@@ -37,6 +37,20 @@ def slope_markdown(df) -> list[str]:
     return lines
 
 
+def rate_markdown(df) -> list[str]:
+    """Markdown table of the best-of-seeds rate fits (sup error) with -n/d beside them."""
+    t = slopes.rate_table(df, "test_linf")
+    lines = ["| target | n | d | activation | depth | slope | 95% CI | -n/d | within 25% | decades | sizes | "
+             "excluded runs |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in t.itertuples():
+        pred = "none" if r.predicted is None or r.predicted != r.predicted else _f(float(r.predicted))
+        n = "" if r.n is None or r.n != r.n else int(r.n)
+        lines.append(f"| {r.target} | {n} | {r.dim} | {r.activation} | {r.depth} | {_f(r.slope)} | "
+                     f"[{_f(r.lo)}, {_f(r.hi)}] | {pred} | {'' if r.within_25pct is None else r.within_25pct} | "
+                     f"{r.decades:.2f} | {r.sizes} | {r.excluded or 'none'} |")
+    return lines
+
+
 def run(out_dir, console=None) -> list[str]:
     """Run the quick sweep into out_dir/quick.sqlite (resuming), figures into
     out_dir/figures; return the report section as Markdown lines."""
@@ -50,6 +64,8 @@ def run(out_dir, console=None) -> list[str]:
     except runner.RunError as e:   # the finished groups are stored: report them and say so
         note = f"**Sweep incomplete**: {e}"
     paths = figs.make_all(db, out / "figures")
+    from figures import rate as rate_figs
+    paths += [p for p in rate_figs.make_all(db, out / "figures") if p.suffix != ".pdf"]
     df = store.load(db)
     ok = df[df["status"] == "ok"]
     lines = ["## Fitting sweep (quick spec)", "",
@@ -58,5 +74,11 @@ def run(out_dir, console=None) -> list[str]:
              "Measured: slope of log(test RMSE) against log(params) over all seeds, "
              "95% stratified bootstrap interval.", ""] + ([note, ""] if note else [])
     lines += slope_markdown(df)
+    lines += ["", "### Rates (best of seeds, sup error on the dense grid)", "",
+              "Measured, float64: per size the smallest sup error over seeds; slope of its log against "
+              "log(params), 95% bootstrap interval (seeds redrawn per size); -n/d is Theorem 3's rate for a "
+              "target of order n (none for smooth registry targets, where no finite rate is predicted, and for targets of unknown order). Each rate figure puts the Theorem 3 PolyReLU and "
+              "ReLU constructions (measured sup error against their nonzero parameters) on the same axes.", ""]
+    lines += rate_markdown(df)
     lines += ["", "Figures: " + ", ".join(str(p) for p in paths), ""]
     return lines

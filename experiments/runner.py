@@ -121,6 +121,10 @@ def execute(group: dict, device: str = "cpu") -> list[dict]:
     A run that hits a NaN is returned with status "failed" and its reason; the
     other runs of the group go on. Runs on ``device`` (cpu, cuda, cuda:N).
     """
+    if group["runs"][0].get("init") == "construction":   # train.init: start from Theorem 3's network
+        from experiments import warmstart
+        with _cpu_threads(device, 0):
+            return warmstart.execute(group, device)
     with _cpu_threads(device, group["runs"][0]["width"]):
         return _execute(group, device)
 
@@ -167,6 +171,10 @@ def _execute(group: dict, device: str) -> list[dict]:
     wall = time.perf_counter() - t0
     y_rms = float(np.sqrt(np.mean(data["y_test"] ** 2)))
     y_train_rms = float(np.sqrt(np.mean(data["y_train"] ** 2)))
+    from experiments import schedules   # convergence evidence: gradient norm, last phase's gain, test/train
+    gnorms = [r.get("grad_norm") for r in results]
+    if any(g is None for g in gnorms):
+        gnorms = schedules.grad_norms(model, tt["x_train"], tt["y_train"])
     rows = []
     for i, (run, res) in enumerate(zip(runs, results)):
         if res["status"] == "ok":
@@ -193,6 +201,7 @@ def _execute(group: dict, device: str) -> list[dict]:
             "status": res["status"], "fail_step": res.get("fail_step"), "fail_reason": res.get("fail_reason"),
             "config": {k: v for k, v in run.items() if k not in ("hash", "sweep", "target")},
             "history": _history(res),
+            **schedules.evidence(res, c["schedule"], gnorms[i]), "init": c.get("init", "random"),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "target_id": run.get("target_id"), "worker": f"{socket.gethostname()}:{os.getpid()}",
         })

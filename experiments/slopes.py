@@ -1,5 +1,9 @@
-"""Scaling slopes: least-squares fit of log(error) against log(params), with a
-bootstrap confidence interval.
+"""Scaling slopes of a sweep's store: thin wrappers over approx.rates (the one
+slope fit of sweeps and claims).
+
+``slope_table`` fits every seed's error (all runs); ``rate_table`` fits as
+rates are measured: the best-of-seeds error per size, -n/d beside the slope,
+the span in decades and every excluded run with its reason.
 
 The parameter counts are fixed by the design of a sweep (one count per width),
 so the bootstrap is stratified: each replicate redraws, with replacement, the
@@ -16,20 +20,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from approx import rates as _rates
+
 GROUP = ("target", "activation", "depth")
 
 
-def _ols_slopes(lx: np.ndarray, ly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise least squares slope and intercept of ly on lx (arrays (B, n))."""
-    mx, my = lx.mean(1, keepdims=True), ly.mean(1, keepdims=True)
-    sxx = ((lx - mx) ** 2).sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slope = ((lx - mx) * (ly - my)).sum(1) / sxx
-    return slope, my[:, 0] - slope * mx[:, 0]
-
-
 def fit_slope(params, errors, n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> dict:
-    """Slope of log(error) vs log(params) with a bootstrap ``ci`` interval.
+    """Slope of log(error) vs log(params) with a bootstrap ``ci`` interval
+    (approx.rates.fit_slope: the one slope fit of sweeps and claims).
 
     Returns {slope, intercept, lo, hi, r2, n, n_params}; slope, lo, hi are NaN
     when fewer than two distinct parameter counts have a finite positive error.
@@ -37,32 +35,7 @@ def fit_slope(params, errors, n_boot: int = 2000, ci: float = 0.95, seed: int = 
     >>> round(fit_slope([10, 20], [1.0, 0.25])["slope"], 12)
     -2.0
     """
-    x = np.asarray(params, dtype=np.float64)
-    y = np.asarray(errors, dtype=np.float64)
-    ok = np.isfinite(y) & (y > 0) & np.isfinite(x) & (x > 0)
-    x, y = x[ok], y[ok]
-    out = {"slope": np.nan, "intercept": np.nan, "lo": np.nan, "hi": np.nan, "r2": np.nan,
-           "n": int(len(x)), "n_params": int(len(np.unique(x)))}
-    if out["n_params"] < 2:
-        return out
-    lx, ly = np.log(x), np.log(y)
-    s, b = _ols_slopes(lx[None], ly[None])
-    resid = ly - (s[0] * lx + b[0])
-    ss = ((ly - ly.mean()) ** 2).sum()
-    out.update(slope=float(s[0]), intercept=float(b[0]), r2=float(1 - (resid ** 2).sum() / ss) if ss > 0 else 1.0)
-    rng = np.random.default_rng(seed)
-    levels = np.unique(lx)
-    if len(lx) > len(levels):   # stratified: resample within each parameter count
-        idx = np.concatenate([rng.choice(np.flatnonzero(lx == v), size=(n_boot, int((lx == v).sum())))
-                              for v in levels], axis=1)
-    else:                       # one point per count: resample points
-        idx = rng.integers(0, len(lx), size=(n_boot, len(lx)))
-    bs, _ = _ols_slopes(lx[idx], ly[idx])
-    bs = bs[np.isfinite(bs)]
-    if len(bs):
-        a = (1 - ci) / 2
-        out["lo"], out["hi"] = (float(v) for v in np.quantile(bs, [a, 1 - a]))
-    return out
+    return _rates.fit_slope(params, errors, n_boot=n_boot, ci=ci, seed=seed)
 
 
 def slope_table(df: pd.DataFrame, metric: str = "test_rmse", by=GROUP, **kw) -> pd.DataFrame:
@@ -121,3 +94,64 @@ def reference_slopes(activation: str, dim: int, n: int | None = None) -> dict:
     if n is not None:
         out["Theorem 3: -n/d"] = -n / dim
     return out
+
+
+def _group_keys(df: pd.DataFrame) -> list[str]:
+    """Targets are told apart by ``target_id`` where the store has it, else by name and expression."""
+    if "target_id" in df.columns and df["target_id"].notna().all():
+        return ["target_id"]
+    return ["target"] + [c for c in ("target_expr", "dim") if c in df.columns]
+
+
+def predicted_rate(row) -> float | None:
+    """-n/d for a run of a target of known order: a registry rate target (approx.sobolev
+    ``predicted_rate``) or a user target given with n; None for smooth registry targets
+    (no finite rate is predicted) and targets of unknown order.
+
+    >>> predicted_rate({"target": "ramp1_n2", "target_n": 2, "dim": 1, "registry": "ramp1_n2"})
+    -2.0
+    >>> predicted_rate({"target": "gauss2", "target_n": 3, "dim": 2, "registry": "gauss2"}) is None
+    True
+    """
+    from approx import sobolev
+    reg = row.get("registry")
+    if not isinstance(reg, str):
+        cfg = row.get("config")
+        reg = cfg.get("registry") if isinstance(cfg, dict) else None
+    if isinstance(reg, str) and reg in sobolev.registry():
+        return sobolev.predicted_rate(reg)
+    n = row.get("target_n")
+    if n is None or not np.isfinite(float(n)):
+        return None
+    return -float(n) / float(row["dim"])
+
+
+def rate_table(df: pd.DataFrame, metric: str = "test_linf", **kw) -> pd.DataFrame:
+    """Best-of-seeds rate fit per (target, activation, depth): slope, bootstrap interval,
+    -n/d, decades of params spanned, sizes, excluded runs with reasons (approx.rates.rate_fit).
+
+    >>> df = pd.DataFrame({"target": "t", "target_expr": "x0", "dim": 1, "target_n": 2,
+    ...     "activation": "relu", "depth": 1, "status": ["ok"] * 5 + ["failed"],
+    ...     "params": [10, 10, 100, 100, 1000, 1000], "test_linf": [1, 2, .01, .02, 1e-4, None]})
+    >>> r = rate_table(df).iloc[0]; float(r["slope"]), float(r["predicted"]), float(r["decades"]), r["excluded"]
+    (-2.0, -2.0, 2.0, '1000: failed run')
+    """
+    if metric not in df.columns:
+        raise ValueError(f"metric: no column {metric!r} in the store")
+    keys = _group_keys(df)
+    rows = []
+    for _, g in df.groupby(keys + ["activation", "depth"], sort=True, dropna=False):
+        first = g.iloc[0].to_dict()
+        ok = (g["status"] == "ok").to_numpy() if "status" in g.columns else None
+        f = _rates.rate_fit(g["params"].to_numpy(), g[metric].to_numpy(dtype=float), ok=ok,
+                            predicted=predicted_rate(first), **kw)
+        rows.append({"target": first["target"], "target_id": first.get("target_id", first.get("target_expr")),
+                     "dim": int(first["dim"]), "n": first.get("target_n"), "activation": first["activation"],
+                     "depth": int(first["depth"]), "metric": metric, "slope": f.slope, "lo": f.lo, "hi": f.hi,
+                     "intercept": f.intercept, "predicted": f.predicted, "within_25pct": f.within(0.25),
+                     "decades": round(f.decades, 3), "spans_1.5_decades": f.spans, "sizes": f.sizes,
+                     "params_min": min(f.params) if f.params else None,
+                     "params_max": max(f.params) if f.params else None,
+                     "best": min(f.errors) if f.errors else float("nan"),
+                     "excluded": "; ".join(f"{p:g}: {why}" for p, _, why in f.excluded)})
+    return pd.DataFrame(rows)

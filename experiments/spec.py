@@ -26,13 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from approx.fit import MAX_DEPTH, MAX_DIM, MAX_WIDTH  # the sizes BatchedMLP accepts
+from approx.fit import MAX_DEPTH, MAX_DIM, MAX_WIDTH, count_params  # the sizes BatchedMLP accepts
+from experiments.schedules import default_schedule   # for specs without train.schedule
 
 DTYPES = ("float32", "float64")
 DEVICES = ("cpu", "cuda")
 TOP_KEYS = {"name", "description", "targets", "grid", "train"}
 GRID_KEYS = {"activations", "widths", "depths", "seeds"}
-TRAIN_KEYS = {"dtype", "device", "train_points", "test_points", "grid_points", "data_seed", "schedule"}
+TRAIN_KEYS = {"dtype", "device", "train_points", "test_points", "grid_points", "data_seed", "schedule", "init"}
+INITS = ("random", "construction")   # train.init: "construction" starts from Theorem 3's network
 TARGET_KEYS = {"name", "expr", "dim", "registry", "n"}
 
 
@@ -84,6 +86,7 @@ class Spec:
     grid_points: int = 4096
     data_seed: int = 0
     description: str = ""
+    init: str = "random"
     extra: dict = field(default_factory=dict)
 
 
@@ -184,12 +187,16 @@ def parse(data: dict, default_name: str = "sweep") -> Spec:
         name=name.strip(), targets=targets, activations=list(acts),
         widths=_int_list(grid, "widths", "grid.", 2, MAX_WIDTH),
         depths=_int_list(grid, "depths", "grid.", 1, MAX_DEPTH),
-        seeds=_int_list(grid, "seeds", "grid.", 0), schedule=schedule(train.get("schedule")),
+        seeds=_int_list(grid, "seeds", "grid.", 0),
+        schedule=schedule(train["schedule"]) if "schedule" in train else [],  # []: experiments.schedules default
         description=str(data.get("description", "")))
     spec.dtype = train.get("dtype", "float64")
     if spec.dtype not in DTYPES:
         _fail("train.dtype", f"must be one of {', '.join(DTYPES)}, got {spec.dtype!r}")
     spec.device = device(train.get("device", "cpu"), "train.device")
+    spec.init = train.get("init", "random")
+    if spec.init not in INITS:
+        _fail("train.init", f"must be one of {', '.join(INITS)}, got {spec.init!r}")
     for key, lo in (("train_points", 2), ("test_points", 1), ("grid_points", 2), ("data_seed", 0)):
         if key in train:
             setattr(spec, key, _int(train[key], f"train.{key}", lo))
@@ -392,11 +399,14 @@ def runs(spec: Spec) -> list[dict]:
             for depth in spec.depths:
                 for w in spec.widths:
                     for s in spec.seeds:
+                        sched = spec.schedule or default_schedule(count_params(a, t.dim, w, depth))
                         cfg = {"target_expr": t.expr, "dim": t.dim, "activation": a, "width": w,
-                               "depth": depth, "seed": s, "schedule": spec.schedule, "dtype": spec.dtype,
+                               "depth": depth, "seed": s, "schedule": sched, "dtype": spec.dtype,
                                "train_points": spec.train_points, "test_points": spec.test_points,
                                "grid_points": spec.grid_points, "data_seed": spec.data_seed,
                                "device": device_class(spec.device)}
+                        if spec.init != "random":   # warm start (experiments.warmstart); old hashes unchanged
+                            cfg["init"] = spec.init
                         h = config_hash(cfg)
                         out.append({**cfg, "hash": h, "sweep": spec.name, "target": t.name,
                                     "target_n": t.n, "registry": t.registry, "target_id": tid})

@@ -47,10 +47,17 @@ COLUMNS = {
     "train_points": "INTEGER", "test_points": "INTEGER", "grid_points": "INTEGER",
     "config": "TEXT", "history": "TEXT", "finished_at": "TEXT",
     "target_id": "TEXT", "worker": "TEXT",
+    # convergence evidence (experiments.schedules.evidence); NULL in stores written before them
+    "grad_norm": "REAL", "last_phase_gain": "REAL", "test_train_ratio": "REAL", "phase_rmse": "TEXT",
+    # runs trained from the Theorem 3 construction (init = "construction"; else "random" or NULL)
+    "init": "TEXT", "init_test_rmse": "REAL", "init_test_linf": "REAL",
 }
 STATUSES = ("ok", "failed", "diverged")   # only "ok" runs enter slope fits by default
 LEASES = "leases (grp TEXT PRIMARY KEY, owner TEXT NOT NULL, heartbeat REAL NOT NULL, claimed REAL NOT NULL)"
-JSON_COLUMNS = ("config", "history")
+JSON_COLUMNS = ("config", "history", "phase_rmse")
+# columns newer than the first schema: an older store gains them (NULL) when next written
+ADDED_COLUMNS = ("target_id", "worker", "grad_norm", "last_phase_gain", "test_train_ratio", "phase_rmse",
+                 "init", "init_test_rmse", "init_test_linf")
 
 
 class StoreError(ValueError):
@@ -267,7 +274,7 @@ def load(path, history: bool = False) -> pd.DataFrame:
         conn.close()
     for c in COLUMNS:
         if c not in df.columns and (history or c not in JSON_COLUMNS):
-            df[c] = None
+            df[c] = pd.Series([None] * len(df), dtype="float64" if COLUMNS[c] == "REAL" else "object")
     df = df[[c for c in COLUMNS if c in df.columns]]
     if len(df):
         cache: dict = {}
@@ -287,7 +294,7 @@ def load(path, history: bool = False) -> pd.DataFrame:
 
 
 def _json(v, col: str, i: int, path):
-    if v is None or v == "":
+    if v is None or v == "" or (isinstance(v, float) and v != v):   # NULL (pandas may read it as NaN)
         return None
     try:
         return json.loads(v)

@@ -72,7 +72,9 @@ def test_reproduce_section(tmp_path, monkeypatch):
     assert (tmp_path / "out" / "quick.sqlite").exists()
     assert lines[0] == "## Fitting sweep (quick spec)"
     table = [ln for ln in lines if ln.startswith("| wave |")]
-    assert [ln.split(" | ")[1] for ln in table] == ["relu", "tanh"]
+    assert [ln.split(" | ")[1] for ln in table[:2]] == ["relu", "tanh"]
+    assert [ln.split(" | ")[3] for ln in table[2:]] == ["relu", "tanh"]    # the rate table
+    assert all(ln.split(" | ")[7] == "none" for ln in table[2:])          # unknown order: no -n/d
     assert any(ln.startswith("Figures: ") and "error_vs_params.png" in ln for ln in lines)
     assert len(list((tmp_path / "out" / "figures").glob("*.png"))) == 2
 

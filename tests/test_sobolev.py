@@ -73,9 +73,14 @@ def test_value_checks_shape():
 
 def test_registry_names_dims_orders_and_ball():
     reg = S.registry()
-    assert len(reg) == 16
+    assert len(reg) == 16 + 20
     for name, t in reg.items():
-        assert t.dim == int(name[-1]) and t.n == S.DEFAULT_ORDER[t.dim]
+        if name.startswith("ramp"):      # rate targets: ramp{d}_n{n}, rampprod{d}_n{n}
+            stem, n = name.split("_n")
+            assert t.dim == int(stem[-1]) and t.n == int(n)
+            assert S.predicted_rate(name) == -t.n / t.dim
+        else:
+            assert t.dim == int(name[-1]) and t.n == S.DEFAULT_ORDER[t.dim]
     for name in ("sines1", "kink1", "kink2", "sines2", "gauss1"):   # cheap to certify; all: test_registry_all
         t = reg[name]
         assert t.norm <= 1 and t.bound.lower <= t.norm
@@ -87,6 +92,16 @@ def test_registry_names_dims_orders_and_ball():
 def test_registry_all_certified():
     for t in S.registry().values():
         assert t.norm <= 1
+
+
+def test_ramp_targets_certified_and_not_in_next_space():
+    for name in ("ramp1_n1", "ramp1_n2", "ramp1_n3", "ramp2_n2", "rampprod2_n2"):
+        t = S.registry()[name]
+        assert t.norm <= 1 and t.bound.lower <= t.norm
+        assert t.bound.lower > 0.3     # scaled to the ball, not far inside it
+        with pytest.raises(ValueError, match="jumps"):
+            S.Target(t.expr, t.symbols, t.n + 1, scale=True)
+    assert S.predicted_rate("gauss2") is None and S.predicted_rate("sines1") is None
 
 
 def test_kink_is_not_in_next_sobolev_space():

@@ -123,13 +123,16 @@ def test_runs_are_the_grid_product_with_unique_hashes(widths, seeds, depths):
 def test_shipped_specs():
     from approx import fit
     from experiments.reproduce_sweep import spec_path
+    from approx.sobolev import predicted_rate
     quick = S.load(spec_path("quick"))
-    assert quick.device == "cpu" and len(S.runs(quick)) == 90
-    assert any(t.registry is None for t in quick.targets)          # a sympy-expression target
+    assert quick.device == "cpu" and len(S.runs(quick)) == 80
+    assert {t.dim for t in quick.targets} == {1, 2}                 # rate targets of known order
+    assert all(predicted_rate(t.registry) == -t.n / t.dim for t in quick.targets)
     paper = S.load(spec_path("paper"))
-    assert paper.device == "cuda" and max(paper.widths) == 1024 and len(paper.seeds) >= 3
-    assert set(paper.activations) == set(fit.ACTIVATIONS)
-    assert {t.dim for t in paper.targets} == {1, 2}
+    assert paper.device == "cuda" and max(paper.widths) == 1024 and len(paper.seeds) >= 5
+    assert set(paper.activations) == set(fit.ACTIVATIONS) and paper.schedule == []   # default schedule
+    assert {t.dim for t in paper.targets} == {1, 2, 3}
+    assert all(predicted_rate(t.registry) is not None for t in paper.targets)
 
 
 def test_claimed_sobolev_ball_is_certified():

@@ -69,3 +69,23 @@ def test_batches_store_each_hash_once(tmp_path_factory, batches):
     if seen:
         df = store.load(p)
         assert df["hash"].is_unique and set(df["hash"]) == seen
+
+
+def test_old_store_loads_with_the_new_columns_empty_and_takes_new_rows(tmp_path):
+    import sqlite3
+    p = tmp_path / "old.sqlite"
+    old = [c for c in store.COLUMNS if c not in store.ADDED_COLUMNS]   # the schema before the evidence columns
+    conn = sqlite3.connect(p)
+    conn.execute(f"CREATE TABLE runs ({', '.join(f'{c} {store.COLUMNS[c]}' for c in old)})")
+    conn.execute(f"PRAGMA user_version={store.SCHEMA_VERSION}")
+    conn.execute("INSERT INTO runs (hash, target, status, test_rmse) VALUES ('a', 't', 'ok', 0.5)")
+    conn.commit()
+    conn.close()
+    df = store.load(p, history=True)
+    assert list(df.columns) == list(store.COLUMNS)
+    assert df["grad_norm"].isna().all() and df["phase_rmse"].isna().all() and df["init"].isna().all()
+    assert store.write(p, [{"hash": "b", "target": "t", "status": "ok", "grad_norm": 1e-9,
+                            "phase_rmse": [0.1, 0.01], "init": "random"}]) == 1
+    df = store.load(p, history=True)
+    assert df["hash"].tolist() == ["a", "b"] and df["grad_norm"].tolist()[1] == 1e-9
+    assert df["phase_rmse"].tolist() == [None, [0.1, 0.01]]
