@@ -27,7 +27,7 @@ from fractions import Fraction
 import numpy as np
 
 from approx.act import to_fraction
-from approx.pieces import propagate
+from approx.pieces import propagate_cover
 
 U = 2.0 ** -53
 MAX_SPLITS = 40
@@ -169,7 +169,7 @@ def _attained(coeffs, pc, bounds, owner, centre, radius, vertex, top: int = 16):
     return best, at
 
 
-def sup_error_pieces(net, target, interval, tol: float = 1e-3) -> PwCertificate:
+def sup_error_pieces(net, target, interval, tol: float = 1e-3, chunk: int | None = None) -> PwCertificate:
     """Certified max over ``interval`` of |target(x) - net(x)|, one-input ReLU ``net``.
 
     ``target``: coefficients low -> high, or an activation (``act.polyrelu(a)``,
@@ -189,15 +189,15 @@ def sup_error_pieces(net, target, interval, tol: float = 1e-3) -> PwCertificate:
         if not plo < phi:
             continue
         coeffs = [to_fraction(v) for v in coeffs]
-        pc = propagate(net, (plo, phi))
-        b, owner, centre, radius, vertex = _piece_bounds(pc, coeffs, tol)
-        ub = max(ub, float(b.max()))
-        a, x = _attained(coeffs, pc, b, owner, centre, radius, vertex)
-        if a > att:
-            att, at = a, x
-        count += pc.count
-        nex += pc.exact_signs
-        fb += pc.fallbacks
+        for pc in propagate_cover(net, (plo, phi), chunk):
+            b, owner, centre, radius, vertex = _piece_bounds(pc, coeffs, tol)
+            ub = max(ub, float(b.max()))
+            a, x = _attained(coeffs, pc, b, owner, centre, radius, vertex, top=4)
+            if a > att:
+                att, at = a, x
+            count += pc.count
+            nex += pc.exact_signs
+            fb += pc.fallbacks
     bound = Fraction(ub)
     if att > bound:      # cannot happen if the bound is sound; never hide it
         raise AssertionError(f"attained {float(att)} exceeds the certified bound {ub}")

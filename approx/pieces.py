@@ -47,6 +47,14 @@ MAX_PIECES = 50_000_000
 REDUCE = float(2 ** 40)   # rows whose integers may exceed this are divided by their gcd
 
 
+class TooManyPieces(ValueError):
+    """Raised when a layer would make more pieces than allowed; ``pieces`` says how many."""
+
+    def __init__(self, pieces: int, limit: int):
+        super().__init__(f"max_pieces: {pieces} pieces exceed the budget {limit}")
+        self.pieces = pieces
+
+
 @dataclass(frozen=True)
 class Pieces:
     """Exact pieces of a one-input network's outputs on [x_0, x_P].
@@ -203,6 +211,15 @@ def _affine(W, B, S, T):
         T2 = Wm @ T
         T2 += np.array(B, dtype=np.int64)[:, None]
         return S2, T2, fast, big
+    if fast:                       # large sparse layer: scipy CSR with int64 entries (bounds checked above)
+        import scipy.sparse as sp
+        ij = [(i, j, w) for i, row in enumerate(W) for j, w in row]
+        M = sp.csr_array((np.array([w for _, _, w in ij], dtype=np.int64),
+                          (np.array([i for i, _, _ in ij], dtype=np.int64),
+                           np.array([j for _, j, _ in ij], dtype=np.int64))), shape=(n_out, n_in))
+        S2 = np.asarray(M @ S, dtype=np.int64)
+        T2 = np.asarray(M @ T, dtype=np.int64) + np.array(B, dtype=np.int64)[:, None]
+        return S2, T2, fast, big
     for i, row in enumerate(W):
         accS = accT = None
         for j, w in row:
@@ -320,7 +337,7 @@ def _roots_order(k, rp, rq):
     return order, new
 
 
-def _relu(S, T, p, q, stats):
+def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
     """Split every piece where a pre-activation changes sign inside it, then apply ReLU."""
     n, P = S.shape
     sg, nex = signs_at(S, T, p[None, :-1], q[None, :-1])
@@ -347,8 +364,8 @@ def _relu(S, T, p, q, stats):
     pos = gid - base
     m = np.bincount(ck, weights=new, minlength=P).astype(np.int64)
     P2 = P + int(m.sum())
-    if P2 > MAX_PIECES:
-        raise ValueError(f"max_pieces: {P2} pieces exceed the budget {MAX_PIECES}")
+    if P2 > max_pieces:
+        raise TooManyPieces(P2, max_pieces)
     start = np.arange(P) + np.concatenate([[0], np.cumsum(m)[:-1]])
     parent = np.repeat(np.arange(P), m + 1)
     active = default[:, parent]
@@ -391,7 +408,7 @@ def _hidden_kind(L) -> str:
     raise ValueError(f"activation {a.kind}: propagate handles ReLU (or PolyReLU e_1) and identity layers")
 
 
-def propagate(net, interval, merge: bool = True) -> Pieces:
+def propagate(net, interval, merge: bool = True, max_pieces: int = MAX_PIECES) -> Pieces:
     """Exact pieces of a one-input network with ReLU / identity layers on ``interval``.
 
     >>> from approx.relu_approx import square_net
@@ -416,9 +433,34 @@ def propagate(net, interval, merge: bool = True) -> Pieces:
         S, T, fast, big = _affine(W, B, S, T)
         stats["fallbacks"] += not fast
         if kind == "relu":
-            S, T, p, q = _relu(S, T, p, q, stats)
+            S, T, p, q = _relu(S, T, p, q, stats, max_pieces)
         S, T, D = _gcd_rows(S, T, D, None if not fast else big)
         S, T, p, q = _shrink(S), _shrink(T), _shrink(p), _shrink(q)
         if merge:
             S, T, p, q = _merge(S, T, p, q)
     return Pieces(p, q, S, T, tuple(D), stats["fallbacks"], stats["exact_signs"])
+
+
+def propagate_cover(net, interval, chunk: int | None = None):
+    """Exact pieces of ``net`` on ``interval`` as a list of ``Pieces`` on consecutive
+    sub-intervals of at most ``chunk`` pieces each (bounded memory; sub-interval ends are
+    dyadic splits of the interval, breakpoints of the list but not of the network).
+
+    >>> from approx.relu_approx import square_net
+    >>> [pc.count for pc in propagate_cover(square_net(6), (0, 1), chunk=16)]
+    [16, 16, 16, 16]
+    """
+    lo, hi = (to_fraction(v) for v in interval)
+    if chunk is None:           # about 2^22 (neuron, piece) entries per array
+        chunk = max(64, (1 << 22) // max(L.shape[0] for L in net.layers))
+    todo, out = [(lo, hi)], []
+    while todo:
+        a, b = todo.pop()
+        try:
+            out.append((a, propagate(net, (a, b), max_pieces=chunk)))
+        except TooManyPieces as exc:
+            k = 2
+            while k * chunk < 2 * exc.pieces:
+                k *= 2
+            todo += [(a + (b - a) * Fraction(j, k), a + (b - a) * Fraction(j + 1, k)) for j in range(k - 1, -1, -1)]
+    return [pc for _, pc in sorted(out, key=lambda t: t[0])]
