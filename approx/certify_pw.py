@@ -27,7 +27,7 @@ from fractions import Fraction
 import numpy as np
 
 from approx.act import to_fraction
-from approx.pieces import propagate_cover
+from approx.pieces import _fl, propagate_cover, to_float
 
 U = 2.0 ** -53
 MAX_SPLITS = 40
@@ -110,7 +110,7 @@ def _bounds(coeffs, c, w, sf, tf, with_vertex: bool = True):
 
 def _frac_array(num, den) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
-        v = num.astype(np.float64) / den.astype(np.float64)
+        v = to_float(num) / to_float(den)
     if not np.all(np.isfinite(v)):
         raise ValueError("a breakpoint or coefficient is out of float64 range; cannot bound it in float64")
     return v
@@ -120,18 +120,25 @@ def _piece_bounds(pc, coeffs, tol: float):
     """Bounds per (sub)piece with adaptive halving; returns (bounds, owner piece, centre, radius, vertex)."""
     af = _frac_array(pc.p[:-1], pc.q[:-1])
     bf = _frac_array(pc.p[1:], pc.q[1:])
-    D = float(pc.D[0])
-    sf = pc.S[0].astype(np.float64) / D
-    tf = pc.T[0].astype(np.float64) / D
+    D = _fl(pc.D[0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        sf = to_float(pc.S[0]) / D
+        tf = to_float(pc.T[0]) / D
     if not (np.all(np.isfinite(sf)) and np.all(np.isfinite(tf))):
         raise ValueError("a slope or intercept is out of float64 range")
     c = 0.5 * (af + bf)
     w = (np.maximum(bf - c, c - af) + 4 * U * (np.abs(af) + np.abs(bf))) * (1 + 4 * U) + 1e-300
     owner = np.arange(len(c))
     done_b, done_o, done_c, done_w, done_v = [], [], [], [], []
+    budget = 8 * len(c) + 100_000          # subpieces allowed in all (the bound is valid at any depth)
+    level = 0.0                            # running estimate of the sup (largest quadratic part)
     for depth in range(MAX_SPLITS + 1):
         b, high, hv = _bounds(coeffs, c, w, sf, tf)
-        split = (high > tol * b) & (high > 0) if depth < MAX_SPLITS else np.zeros(len(b), bool)
+        level = max(level, float((b - high).max()) if len(b) else 0.0)
+        split = (high > tol * level) & (high > 0)
+        if depth == MAX_SPLITS or 2 * int(split.sum()) > budget:
+            split[:] = False
+        budget -= 2 * int(split.sum())
         keep = ~split
         done_b.append(b[keep]); done_o.append(owner[keep]); done_c.append(c[keep])
         done_w.append(w[keep]); done_v.append(hv[keep])
@@ -169,7 +176,7 @@ def _attained(coeffs, pc, bounds, owner, centre, radius, vertex, top: int = 16):
     return best, at
 
 
-def sup_error_pieces(net, target, interval, tol: float = 1e-3, chunk: int | None = None) -> PwCertificate:
+def sup_error_pieces(net, target, interval, tol: float = 1e-4, chunk: int | None = None) -> PwCertificate:
     """Certified max over ``interval`` of |target(x) - net(x)|, one-input ReLU ``net``.
 
     ``target``: coefficients low -> high, or an activation (``act.polyrelu(a)``,

@@ -108,6 +108,21 @@ def _obj(a: np.ndarray) -> np.ndarray:
     return a if a.dtype == object else a.astype(object)
 
 
+def _fl(v) -> float:
+    """float of an int, +inf when it is out of float64 range (bounds only)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf
+
+
+def to_float(a: np.ndarray) -> np.ndarray:
+    """float64 copy of an int64 or object array of ints (inf where out of range)."""
+    if a.dtype != object:
+        return a.astype(np.float64)
+    return np.array([_fl(v) for v in a.ravel()], dtype=np.float64).reshape(a.shape)
+
+
 def _absmax(a: np.ndarray, axis=None):
     """max |a| as float (int64 entries are below 2^62, so the int abs is exact; the float
     rounds by at most a relative 2^-53, absorbed by the 2^61 margin below 2^62)."""
@@ -115,7 +130,9 @@ def _absmax(a: np.ndarray, axis=None):
         return 0.0 if axis is None else np.zeros(a.shape[0])
     if a.dtype != object:
         return np.maximum(a.max(axis=axis), -a.min(axis=axis)).astype(np.float64)
-    return np.abs(a.astype(np.float64)).max(axis=axis)
+    if axis is None:
+        return _fl(max(abs(int(v)) for v in a.ravel()))
+    return np.array([_fl(max(abs(int(v)) for v in row)) for row in a])
 
 
 def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
@@ -167,8 +184,13 @@ def _lcm(a: int, b: int) -> int:
 def _layer_ints(L, D_in: list[int]):
     """Integer form of the affine map on inputs (S_j, T_j)/D_j: rows of (j, w'), bias b',
     and output denominators D_i, with z_i = (sum_j w'_ij (S_j, T_j) + (0, b'_i)) / D_i."""
-    from approx.compose import _entries
-    ent = _entries(L)
+    if L.sparse:               # float64 entries, read exactly
+        W = L.W
+        ent = {(i, int(W.indices[k])): Fraction(float(W.data[k]))
+               for i in range(W.shape[0]) for k in range(W.indptr[i], W.indptr[i + 1])}
+    else:                      # the exact entries decide what is zero (a float copy may underflow)
+        Wx = L.exact_W()
+        ent = {(i, j): to_fraction(Wx[i, j]) for i in range(Wx.shape[0]) for j in range(Wx.shape[1]) if Wx[i, j]}
     b = [to_fraction(v) for v in L.exact_b()]
     rows = [[] for _ in range(L.shape[0])]
     for (i, j), w in ent.items():
@@ -190,8 +212,11 @@ def _affine(W, B, S, T):
     n_out, P = len(W), S.shape[1]
     mS, mT = _absmax(S, axis=1), _absmax(T, axis=1)
     wmax = max((abs(w) for row in W for _, w in row), default=0)
-    rb_S = [sum(abs(float(w)) * mS[j] for j, w in row) for row in W]
-    rb_T = [sum(abs(float(w)) * mT[j] for j, w in row) + abs(float(B[i])) for i, row in enumerate(W)]
+    with np.errstate(over="ignore", invalid="ignore"):   # inf * 0 = nan fails the test below: exact path
+        rb_S = [float(sum(abs(_fl(w)) * mS[j] for j, w in row)) for row in W]
+        rb_T = [float(sum(abs(_fl(w)) * mT[j] for j, w in row) + abs(_fl(B[i]))) for i, row in enumerate(W)]
+    rb_S = [math.inf if math.isnan(v) else v for v in rb_S]
+    rb_T = [math.inf if math.isnan(v) else v for v in rb_T]
     bound_S, bound_T = max(rb_S, default=0.0), max(rb_T, default=0.0)
     fast = (S.dtype != object and T.dtype != object and wmax < LIMIT and max(map(abs, B), default=0) < LIMIT
             and bound_S < FLIM and bound_T < FLIM)
@@ -247,8 +272,8 @@ def signs_at(S, T, p, q) -> tuple[np.ndarray, int]:
     shape = np.broadcast_shapes(S.shape, T.shape, p.shape, q.shape)
     ints = all(x.dtype != object for x in (S, T, p, q))
     with np.errstate(over="ignore", invalid="ignore"):
-        a = S.astype(np.float64) * p.astype(np.float64)
-        b = T.astype(np.float64) * q.astype(np.float64)
+        a = to_float(S) * to_float(p)
+        b = to_float(T) * to_float(q)
         v = a + b
         np.abs(a, out=a)
         np.abs(b, out=b)
@@ -257,7 +282,7 @@ def signs_at(S, T, p, q) -> tuple[np.ndarray, int]:
         sure = np.abs(v) > a
         if not ints:
             sure &= np.isfinite(v) & np.isfinite(a)
-    out = np.sign(v).astype(np.int8)
+    out = np.where(sure, np.sign(np.nan_to_num(v)), 0).astype(np.int8)
     unsure = np.flatnonzero(~sure.ravel())
     if len(unsure):
         idx = np.unravel_index(unsure, shape)
@@ -311,7 +336,7 @@ def _roots_order(k, rp, rq):
     """Order of the roots (k ascending, then x = rp/rq ascending) and a flag per sorted entry:
     True when it starts a new distinct point of its piece.  Exact."""
     with np.errstate(over="ignore", invalid="ignore"):
-        xf = rp.astype(np.float64) / rq.astype(np.float64)
+        xf = to_float(rp) / to_float(rq)
     order = np.lexsort((xf, k))
     k, rp, rq, xf = k[order], rp[order], rq[order], xf[order]
     n = len(k)

@@ -9,4 +9,5 @@ BENCHES = {
     "exact_eval": "benchmarks.exact_eval",     # issue 2: flint vs Fraction
     "sobolev_forward": "benchmarks.sobolev_forward",  # issue 4
     "batched_training": "benchmarks.batched_training",  # issue 5
+    "certify_pieces": "benchmarks.certify_pieces",  # issue 10: exact pieces per second
 }
