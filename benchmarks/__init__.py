@@ -9,6 +9,7 @@ BENCHES = {
     "exact_eval": "benchmarks.exact_eval",     # issue 2: flint vs Fraction
     "sobolev_forward": "benchmarks.sobolev_forward",  # issue 4
     "training": "benchmarks.training",  # issue 12: train/<activation>/w<width>/<dtype> vs vmap and loop
+    "certify_pieces": "benchmarks.certify_pieces",  # issue 10: exact pieces per second
 }
 # benchmarks.batched_training (issue 5: batched vs loop, the malloc row, precision()) stays importable;
 # its loop comparison is part of the training rows now.

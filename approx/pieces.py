@@ -1,0 +1,491 @@
+"""Exact pieces of a one-input ReLU network, vectorised over pieces.
+
+On every piece of its input interval a one-input ReLU network is affine, and so
+is every neuron's pre-activation.  ``propagate`` carries, layer by layer, each
+neuron's affine form on each piece as integers (S x + T) / D (S, T per neuron
+and piece, D one positive integer per neuron), and the breakpoints as exact
+fractions p / q.  A ReLU layer splits a piece where a pre-activation changes
+sign strictly inside it, at the exact root -T / S.
+
+>>> from approx.certify import abs_net_example
+>>> pc = propagate(abs_net_example(), (-1, 1))
+>>> pc.count, [str(x) for x in pc.points()], pc.affine(0, 0), pc.affine(0, 1)
+(2, ['-1', '0', '1'], (Fraction(-1, 1), Fraction(0, 1)), (Fraction(1, 1), Fraction(0, 1)))
+
+Exactness.  Every structural decision (the sign of a pre-activation at a
+breakpoint, whether and where a piece splits, the order and equality of two
+roots, whether two neighbouring pieces carry the same form) is exact:
+
+* integers are int64 numpy arrays while a bound computed beforehand shows
+  that no entry can exceed 2^62 (a layer whose products could overflow runs on
+  Python integers in object arrays instead, and the arrays go back to int64
+  as soon as they fit again); per-neuron denominators are reduced by the gcd
+  over all pieces after every layer, which keeps the integers short;
+* the sign of S p + T q (a form at a breakpoint) is read from float64 only
+  when |float value| exceeds a proved bound 8u (|S p| + |T q|) on its
+  rounding error (u = 2^-53); every other sign, zeros included, is computed
+  with Python integers.  Root order within a piece: the same filter, exact
+  comparison of cross products otherwise.
+
+Weights may be any rationals (the denominators D are least common multiples,
+not powers of two); dyadic weights, the usual case, keep D a power of two.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from approx.act import to_fraction
+
+LIMIT = 2 ** 62          # int64 entries stay below this in magnitude
+FLIM = float(2 ** 61)    # float bounds (computed with rounding) are compared against this
+U = 2.0 ** -53
+MAX_PIECES = 50_000_000
+REDUCE = float(2 ** 40)   # rows whose integers may exceed this are divided by their gcd
+
+
+class TooManyPieces(ValueError):
+    """Raised when a layer would make more pieces than allowed; ``pieces`` says how many."""
+
+    def __init__(self, pieces: int, limit: int):
+        super().__init__(f"max_pieces: {pieces} pieces exceed the budget {limit}")
+        self.pieces = pieces
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Exact pieces of a one-input network's outputs on [x_0, x_P].
+
+    ``p``, ``q``: breakpoints x_k = p_k / q_k (q_k > 0), P + 1 of them, increasing;
+    ``S``, ``T``: (outputs, P) integers; output o on piece k is (S x + T) / D[o];
+    ``fallbacks``: how many times a step ran on Python integers (object arrays),
+    ``exact_signs``: signs decided by exact integers (the float filter was unsure).
+    """
+
+    p: np.ndarray
+    q: np.ndarray
+    S: np.ndarray
+    T: np.ndarray
+    D: tuple
+    fallbacks: int
+    exact_signs: int
+
+    @property
+    def count(self) -> int:
+        return self.S.shape[1]
+
+    def points(self) -> list[Fraction]:
+        """The breakpoints as Fractions (interval ends included)."""
+        return [Fraction(int(a), int(b)) for a, b in zip(self.p, self.q)]
+
+    def affine(self, out: int, k: int) -> tuple[Fraction, Fraction]:
+        """(slope, intercept) of output ``out`` on piece ``k`` (exact)."""
+        D = self.D[out]
+        return Fraction(int(self.S[out, k]), D), Fraction(int(self.T[out, k]), D)
+
+    def max_slope(self, out: int = 0) -> Fraction:
+        """max_k |slope| of output ``out`` (exact)."""
+        return Fraction(int(np.abs(self.S[out]).max()), self.D[out])
+
+
+# ------------------------------------------------------------- integers ----
+def _fits(*arrays) -> bool:
+    return all(a.dtype != object or not a.size or max(abs(int(a.max())), abs(int(a.min()))) < LIMIT
+               for a in arrays)
+
+
+def _shrink(a: np.ndarray) -> np.ndarray:
+    """int64 copy of an object array of ints when every entry fits, else the array itself."""
+    if a.dtype == object and _fits(a):
+        return a.astype(np.int64)
+    return a
+
+
+def _obj(a: np.ndarray) -> np.ndarray:
+    return a if a.dtype == object else a.astype(object)
+
+
+def _fl(v) -> float:
+    """float of an int, +inf when it is out of float64 range (bounds only)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf
+
+
+def to_float(a: np.ndarray) -> np.ndarray:
+    """float64 copy of an int64 or object array of ints (inf where out of range)."""
+    if a.dtype != object:
+        return a.astype(np.float64)
+    return np.array([_fl(v) for v in a.ravel()], dtype=np.float64).reshape(a.shape)
+
+
+def _absmax(a: np.ndarray, axis=None):
+    """max |a| as float (int64 entries are below 2^62, so the int abs is exact; the float
+    rounds by at most a relative 2^-53, absorbed by the 2^61 margin below 2^62)."""
+    if a.size == 0:
+        return 0.0 if axis is None else np.zeros(a.shape[0])
+    if a.dtype != object:
+        return np.maximum(a.max(axis=axis), -a.min(axis=axis)).astype(np.float64)
+    if axis is None:
+        return _fl(max(abs(int(v)) for v in a.ravel()))
+    return np.array([_fl(max(abs(int(v)) for v in row)) for row in a])
+
+
+def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
+    """Divide each neuron's (S, T, D) by their gcd over all pieces (exact; for a power-of-two D
+    the gcd is the lowest set bit of D and of the bitwise or of all entries); ``rows``: which
+    neurons to reduce (default all)."""
+    n = S.shape[0]
+    g = [1] * n
+    for i in range(n):
+        Di = int(D[i])
+        if Di == 1 or (rows is not None and not rows[i]):
+            continue
+        if S.dtype != object and T.dtype != object and Di & (Di - 1) == 0:
+            acc = int(np.bitwise_or.reduce(S[i]) | np.bitwise_or.reduce(T[i])) | Di
+            g[i] = acc & -acc
+        elif S.dtype != object and T.dtype != object:
+            g[i] = math.gcd(Di, int(np.gcd.reduce(S[i])), int(np.gcd.reduce(T[i])))
+        else:
+            gi = Di
+            for v in S[i]:
+                gi = math.gcd(gi, int(v))
+            for v in T[i]:
+                gi = math.gcd(gi, int(v))
+            g[i] = gi
+    if all(v == 1 for v in g):
+        return S, T, D
+    D = [int(d) // v for d, v in zip(D, g)]
+    if S.dtype == object or T.dtype == object:
+        gc = np.array(g, dtype=object)[:, None]
+        return _obj(S) // gc, _obj(T) // gc, D
+    S, T = S.copy(), T.copy()
+    for i, v in enumerate(g):
+        if v == 1:
+            continue
+        if v & (v - 1) == 0:             # exact shifts: the entries are multiples of v
+            sh = v.bit_length() - 1
+            S[i] >>= sh
+            T[i] >>= sh
+        else:
+            S[i] //= v
+            T[i] //= v
+    return S, T, D
+
+
+def _lcm(a: int, b: int) -> int:
+    return a * b // math.gcd(a, b)
+
+
+def _layer_ints(L, D_in: list[int]):
+    """Integer form of the affine map on inputs (S_j, T_j)/D_j: rows of (j, w'), bias b',
+    and output denominators D_i, with z_i = (sum_j w'_ij (S_j, T_j) + (0, b'_i)) / D_i."""
+    if L.sparse:               # float64 entries, read exactly
+        W = L.W
+        ent = {(i, int(W.indices[k])): Fraction(float(W.data[k]))
+               for i in range(W.shape[0]) for k in range(W.indptr[i], W.indptr[i + 1])}
+    else:                      # the exact entries decide what is zero (a float copy may underflow)
+        Wx = L.exact_W()
+        ent = {(i, j): to_fraction(Wx[i, j]) for i in range(Wx.shape[0]) for j in range(Wx.shape[1]) if Wx[i, j]}
+    b = [to_fraction(v) for v in L.exact_b()]
+    rows = [[] for _ in range(L.shape[0])]
+    for (i, j), w in ent.items():
+        if w:
+            rows[i].append((j, w))
+    D_out, W, B = [], [], []
+    for i, row in enumerate(rows):
+        Di = b[i].denominator
+        for j, w in row:
+            Di = _lcm(Di, w.denominator * D_in[j])
+        D_out.append(Di)
+        W.append([(j, int(w * Di / D_in[j])) for j, w in row])
+        B.append(int(b[i] * Di))
+    return W, B, D_out
+
+
+def _affine(W, B, S, T):
+    """(S', T') = W (S, T) + (0, B) on integers; int64 when a bound rules out overflow."""
+    n_out, P = len(W), S.shape[1]
+    mS, mT = _absmax(S, axis=1), _absmax(T, axis=1)
+    wmax = max((abs(w) for row in W for _, w in row), default=0)
+    with np.errstate(over="ignore", invalid="ignore"):   # inf * 0 = nan fails the test below: exact path
+        rb_S = [float(sum(abs(_fl(w)) * mS[j] for j, w in row)) for row in W]
+        rb_T = [float(sum(abs(_fl(w)) * mT[j] for j, w in row) + abs(_fl(B[i]))) for i, row in enumerate(W)]
+    rb_S = [math.inf if math.isnan(v) else v for v in rb_S]
+    rb_T = [math.inf if math.isnan(v) else v for v in rb_T]
+    bound_S, bound_T = max(rb_S, default=0.0), max(rb_T, default=0.0)
+    fast = (S.dtype != object and T.dtype != object and wmax < LIMIT and max(map(abs, B), default=0) < LIMIT
+            and bound_S < FLIM and bound_T < FLIM)
+    big = [max(x, y) >= REDUCE for x, y in zip(rb_S, rb_T)]
+    dt = np.int64 if fast else object
+    if not fast:
+        S, T = _obj(S), _obj(T)
+    S2 = np.zeros((n_out, P), dtype=dt)
+    T2 = np.zeros((n_out, P), dtype=dt)
+    n_in = S.shape[0]
+    if fast and n_out * n_in <= 4096:
+        Wm = np.zeros((n_out, n_in), dtype=np.int64)
+        for i, row in enumerate(W):
+            for j, w in row:
+                Wm[i, j] = w
+        S2 = Wm @ S
+        T2 = Wm @ T
+        T2 += np.array(B, dtype=np.int64)[:, None]
+        return S2, T2, fast, big
+    if fast:                       # large sparse layer: scipy CSR with int64 entries (bounds checked above)
+        import scipy.sparse as sp
+        ij = [(i, j, w) for i, row in enumerate(W) for j, w in row]
+        M = sp.csr_array((np.array([w for _, _, w in ij], dtype=np.int64),
+                          (np.array([i for i, _, _ in ij], dtype=np.int64),
+                           np.array([j for _, j, _ in ij], dtype=np.int64))), shape=(n_out, n_in))
+        S2 = np.asarray(M @ S, dtype=np.int64)
+        T2 = np.asarray(M @ T, dtype=np.int64) + np.array(B, dtype=np.int64)[:, None]
+        return S2, T2, fast, big
+    for i, row in enumerate(W):
+        accS = accT = None
+        for j, w in row:
+            w = np.int64(w) if fast else w
+            tS, tT = (S[j], T[j]) if w == 1 else ((-S[j], -T[j]) if w == -1 else (S[j] * w, T[j] * w))
+            accS = tS if accS is None else accS + tS
+            accT = tT if accT is None else accT + tT
+        if accS is not None:
+            S2[i], T2[i] = accS, accT
+        if B[i]:
+            T2[i] = T2[i] + (np.int64(B[i]) if fast else B[i])
+    return S2, T2, fast, big
+
+
+# ---------------------------------------------------------------- signs ----
+def signs_at(S, T, p, q) -> tuple[np.ndarray, int]:
+    """Exact signs of S p + T q (elementwise, broadcast): a float filter, then Python integers.
+
+    >>> s, n = signs_at(np.array([3, 2 ** 62, 1]), np.array([-1, -1, 0]), np.array([1, 2 ** 62, 0]),
+    ...                 np.array([3, 2 ** 124 + 1, 5], dtype=object))
+    >>> s.tolist(), n
+    ([0, -1, 0], 3)
+    """
+    S, T, p, q = (np.asarray(x) for x in (S, T, p, q))
+    shape = np.broadcast_shapes(S.shape, T.shape, p.shape, q.shape)
+    ints = all(x.dtype != object for x in (S, T, p, q))
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = to_float(S) * to_float(p)
+        b = to_float(T) * to_float(q)
+        v = a + b
+        np.abs(a, out=a)
+        np.abs(b, out=b)
+        a += b
+        a *= 8 * U
+        sure = np.abs(v) > a
+        if not ints:
+            sure &= np.isfinite(v) & np.isfinite(a)
+    out = np.where(sure, np.sign(np.nan_to_num(v)), 0).astype(np.int8)
+    unsure = np.flatnonzero(~sure.ravel())
+    if len(unsure):
+        idx = np.unravel_index(unsure, shape)
+        Sv, Tv, pv, qv = (np.broadcast_to(x, shape)[idx] for x in (S, T, p, q))
+        flat = out.ravel()
+        if ints and all(np.abs(x).max() < LIMIT for x in (Sv, Tv, pv, qv)):
+            flat[unsure] = _sign_dot_int64(Sv, pv, Tv, qv)
+        else:
+            ex = [(int(s) * int(a_) + int(t) * int(b_)) for s, t, a_, b_ in zip(Sv, Tv, pv, qv)]
+            flat[unsure] = [(e > 0) - (e < 0) for e in ex]
+        out = flat.reshape(shape)
+    return out, len(unsure)
+
+
+_M31 = np.uint64(2 ** 31 - 1)
+_S31 = np.uint64(31)
+
+
+def _limbs_abs_product(a, b):
+    """|a b| for int64 |a|, |b| < 2^62 as four base-2^31 limbs (uint64, low first), exact."""
+    x, y = np.abs(a).astype(np.uint64), np.abs(b).astype(np.uint64)
+    x1, x0, y1, y0 = x >> _S31, x & _M31, y >> _S31, y & _M31
+    L = x0 * y0
+    M = x1 * y0 + x0 * y1 + (L >> _S31)
+    H = x1 * y1 + (M >> _S31)
+    return H >> _S31, H & _M31, M & _M31, L & _M31
+
+
+def _sign_dot_int64(a, b, c, d) -> np.ndarray:
+    """Exact sign of a b + c d for int64 arrays with every |entry| < 2^62 (vectorised, no overflow).
+
+    >>> _sign_dot_int64(np.array([2 ** 61, 3]), np.array([2 ** 61, 5]), np.array([-2 ** 61, -5]),
+    ...                 np.array([2 ** 61 + 1, 3])).tolist()
+    [-1, 0]
+    """
+    s1 = (np.sign(a) * np.sign(b)).astype(np.int64)
+    s2 = (np.sign(c) * np.sign(d)).astype(np.int64)
+    X, Y = _limbs_abs_product(a, b), _limbs_abs_product(c, d)
+    cmp = np.zeros(len(a), dtype=np.int64)
+    for lx, ly in zip(X, Y):          # most significant limb first
+        diff = np.sign(lx.astype(np.int64) - ly.astype(np.int64))
+        cmp = np.where(cmp == 0, diff, cmp)
+    # sign of s1 X + s2 Y: same signs add, opposite signs compare magnitudes
+    xnz = s1 != 0
+    ynz = s2 != 0
+    out = np.where(~ynz, s1, np.where(~xnz, s2, np.where(s1 == s2, s1, s1 * cmp)))
+    return out.astype(np.int8)
+
+
+def _roots_order(k, rp, rq):
+    """Order of the roots (k ascending, then x = rp/rq ascending) and a flag per sorted entry:
+    True when it starts a new distinct point of its piece.  Exact."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        xf = to_float(rp) / to_float(rq)
+    order = np.lexsort((xf, k))
+    k, rp, rq, xf = k[order], rp[order], rq[order], xf[order]
+    n = len(k)
+    new = np.ones(n, dtype=bool)
+    if n > 1:
+        same_k = k[1:] == k[:-1]
+        close = np.abs(xf[1:] - xf[:-1]) <= 16 * U * (np.abs(xf[1:]) + np.abs(xf[:-1]))
+        close |= ~np.isfinite(xf[1:]) | ~np.isfinite(xf[:-1])
+        bad = np.flatnonzero(same_k & close)
+        if len(bad):      # exact re-sort of the pieces holding near ties
+            pieces = np.unique(k[bad])
+            sel = np.flatnonzero(np.isin(k, pieces))
+            for kk in pieces:
+                idx = sel[k[sel] == kk]
+                keys = [Fraction(int(rp[i]), int(rq[i])) for i in idx]
+                perm = sorted(range(len(idx)), key=keys.__getitem__)
+                order[idx] = order[idx[perm]]
+                rp_i, rq_i = rp[idx[perm]], rq[idx[perm]]
+                rp[idx], rq[idx] = rp_i, rq_i
+                ks = [keys[j] for j in perm]
+                new[idx[1:]] = [ks[t] != ks[t - 1] for t in range(1, len(ks))]
+        new[1:] |= ~same_k          # the first root of a piece is always new
+    return order, new
+
+
+def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
+    """Split every piece where a pre-activation changes sign inside it, then apply ReLU."""
+    n, P = S.shape
+    sg, nex = signs_at(S, T, p[None, :-1], q[None, :-1])
+    last, nex2 = signs_at(S[:, -1:], T[:, -1:], p[None, -1:], q[None, -1:])
+    stats["exact_signs"] += nex + nex2
+    sg = np.concatenate([sg, last], axis=1)                 # signs at x_0 .. x_P
+    sL, sR = sg[:, :-1], sg[:, 1:]
+    cross = (sL.astype(np.int16) * sR) < 0
+    ci, ck = np.nonzero(cross)
+    default = (sL > 0) | ((sL == 0) & (sR > 0))
+    if len(ck) == 0:
+        return np.where(default, S, 0), np.where(default, T, 0), p, q
+    Sc, Tc = S[ci, ck], T[ci, ck]
+    neg = Sc < 0
+    rp = np.where(neg, Tc, -Tc)
+    rq = np.where(neg, -Sc, Sc)
+    order, new = _roots_order(ck, rp, rq)
+    ci, ck, rp, rq = ci[order], ck[order], rp[order], rq[order]
+    # distinct roots per piece, position of each root among them
+    gid = np.cumsum(new) - 1                                 # global distinct index
+    first_of_piece = np.ones(len(ck), dtype=bool)
+    first_of_piece[1:] = ck[1:] != ck[:-1]
+    base = np.maximum.accumulate(np.where(first_of_piece, gid, 0))
+    pos = gid - base
+    m = np.bincount(ck, weights=new, minlength=P).astype(np.int64)
+    P2 = P + int(m.sum())
+    if P2 > max_pieces:
+        raise TooManyPieces(P2, max_pieces)
+    start = np.arange(P) + np.concatenate([[0], np.cumsum(m)[:-1]])
+    parent = np.repeat(np.arange(P), m + 1)
+    active = default[:, parent]
+    # crossing neuron ci on piece ck: subpieces 0..pos lie left of its root (sign sL), the rest right (sR)
+    cnt = m[ck] + 1
+    e = np.repeat(np.arange(len(ck)), cnt)
+    j = np.arange(len(e)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    active[ci[e], start[ck[e]] + j] = np.where(j <= pos[e], sL[ci[e], ck[e]] > 0, sR[ci[e], ck[e]] > 0)
+    S2, T2 = S[:, parent], T[:, parent]
+    S2[~active] = 0
+    T2[~active] = 0
+    dt = object if (p.dtype == object or rp.dtype == object or rq.dtype == object) else np.int64
+    p2 = np.empty(P2 + 1, dtype=dt)
+    q2 = np.empty(P2 + 1, dtype=dt)
+    p2[start], q2[start] = p[:-1], q[:-1]
+    p2[-1], q2[-1] = p[-1], q[-1]
+    dest = start[ck[new]] + 1 + pos[new]
+    p2[dest], q2[dest] = rp[new], rq[new]
+    return S2, T2, p2, q2
+
+
+def _merge(S, T, p, q):
+    """Drop breakpoints between neighbouring pieces whose forms agree for every row (exact)."""
+    if S.shape[1] <= 1:
+        return S, T, p, q
+    same = ((S[:, 1:] == S[:, :-1]) & (T[:, 1:] == T[:, :-1])).all(axis=0)
+    if not same.any():
+        return S, T, p, q
+    keep_piece = np.concatenate([[True], ~same])
+    keep_pt = np.concatenate([keep_piece, [True]])
+    return S[:, keep_piece], T[:, keep_piece], p[keep_pt], q[keep_pt]
+
+
+def _hidden_kind(L) -> str:
+    a = L.activation
+    if a.kind == "identity":
+        return "identity"
+    if a.kind == "relu" or a.relu_power == 1:
+        return "relu"
+    raise ValueError(f"activation {a.kind}: propagate handles ReLU (or PolyReLU e_1) and identity layers")
+
+
+def propagate(net, interval, merge: bool = True, max_pieces: int = MAX_PIECES) -> Pieces:
+    """Exact pieces of a one-input network with ReLU / identity layers on ``interval``.
+
+    >>> from approx.relu_approx import square_net
+    >>> propagate(square_net(3), (0, 1)).count
+    8
+    """
+    if net.d_in != 1:
+        raise ValueError(f"propagate: the network must take one input, it takes {net.d_in}")
+    lo, hi = (to_fraction(v) for v in interval)
+    if not lo < hi:
+        raise ValueError(f"interval: need lo < hi, got {interval}")
+    kinds = [_hidden_kind(L) for L in net.layers]
+    if kinds[-1] != "identity":
+        raise ValueError("propagate: the output layer must be identity")
+    pts = [lo, hi]
+    p = _shrink(np.array([v.numerator for v in pts], dtype=object))
+    q = _shrink(np.array([v.denominator for v in pts], dtype=object))
+    S, T, D = np.ones((1, 1), np.int64), np.zeros((1, 1), np.int64), [1]
+    stats = {"fallbacks": 0, "exact_signs": 0}
+    for L, kind in zip(net.layers, kinds):
+        W, B, D = _layer_ints(L, D)
+        S, T, fast, big = _affine(W, B, S, T)
+        stats["fallbacks"] += not fast
+        if kind == "relu":
+            S, T, p, q = _relu(S, T, p, q, stats, max_pieces)
+        S, T, D = _gcd_rows(S, T, D, None if not fast else big)
+        S, T, p, q = _shrink(S), _shrink(T), _shrink(p), _shrink(q)
+        if merge:
+            S, T, p, q = _merge(S, T, p, q)
+    return Pieces(p, q, S, T, tuple(D), stats["fallbacks"], stats["exact_signs"])
+
+
+def propagate_cover(net, interval, chunk: int | None = None):
+    """Exact pieces of ``net`` on ``interval`` as a list of ``Pieces`` on consecutive
+    sub-intervals of at most ``chunk`` pieces each (bounded memory; sub-interval ends are
+    dyadic splits of the interval, breakpoints of the list but not of the network).
+
+    >>> from approx.relu_approx import square_net
+    >>> [pc.count for pc in propagate_cover(square_net(6), (0, 1), chunk=16)]
+    [16, 16, 16, 16]
+    """
+    lo, hi = (to_fraction(v) for v in interval)
+    if chunk is None:           # about 2^22 (neuron, piece) entries per array
+        chunk = max(64, (1 << 22) // max(L.shape[0] for L in net.layers))
+    todo, out = [(lo, hi)], []
+    while todo:
+        a, b = todo.pop()
+        try:
+            out.append((a, propagate(net, (a, b), max_pieces=chunk)))
+        except TooManyPieces as exc:
+            k = 2
+            while k * chunk < 2 * exc.pieces:
+                k *= 2
+            todo += [(a + (b - a) * Fraction(j, k), a + (b - a) * Fraction(j + 1, k)) for j in range(k - 1, -1, -1)]
+    return [pc for _, pc in sorted(out, key=lambda t: t[0])]
