@@ -46,7 +46,7 @@ def rate_markdown(df) -> list[str]:
         pred = "none" if r.predicted is None or r.predicted != r.predicted else _f(float(r.predicted))
         n = "" if r.n is None or r.n != r.n else int(r.n)
         lines.append(f"| {r.target} | {n} | {r.dim} | {r.activation} | {r.depth} | {_f(r.slope)} | "
-                     f"[{_f(r.lo)}, {_f(r.hi)}] | {pred} | {'' if r.within_25pct is None else r.within_25pct} | "
+                     f"[{_f(r.lo)}, {_f(r.hi)}] | {pred} | {'n/a' if r.within_25pct is None else ('yes' if r.within_25pct else 'no')} | "
                      f"{r.decades:.2f} | {r.sizes} | {r.excluded or 'none'} |")
     return lines
 
