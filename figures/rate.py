@@ -29,21 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from figures import save
+from figures import pyplot, safe_stem, save
 from figures.style import colour
 
 METRIC = "test_linf"
-
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _safe(s) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(s))
 
 
 def registry_key(row) -> str | None:
@@ -59,7 +48,7 @@ def registry_key(row) -> str | None:
 def draw(sub, fits, cons: dict, title: str, predicted: float | None, folder, stem: str) -> list[str]:
     """One figure from a store's rows of one target and depth, their rate fits and the
     construction curves ({kind: [ConstructionPoint]}); returns the written paths."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.0, 5.2))
     for act, g in sub.groupby("activation", sort=True):
         c = colour(act)
@@ -115,7 +104,7 @@ def make_all(store_path, out_dir, grids: dict | None = None, targets=None) -> li
     df = storemod.load(store_path, history=True)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stem = _safe(Path(store_path).stem)
+    stem = safe_stem(Path(store_path).stem)
     fits = slopes.rate_table(df, METRIC)
     csv = out / f"{stem}_rates.csv"
     fits.to_csv(csv, index=False)
@@ -135,6 +124,6 @@ def make_all(store_path, out_dir, grids: dict | None = None, targets=None) -> li
         f = fits[(fits["target"] == target) & (fits["depth"] == depth)]
         title = (f"{target} (d = {t.dim}, n = {t.n}), trained depth {depth}: best-of-seeds sup error vs params, "
                  f"95% bootstrap band" + (f"; predicted -n/d = {predicted:.3g}" if predicted is not None else ""))
-        paths = draw(sub, f, cache[key], title, predicted, out, f"{stem}_{_safe(target)}_depth{depth}_rate")
+        paths = draw(sub, f, cache[key], title, predicted, out, f"{stem}_{safe_stem(target)}_depth{depth}_rate")
         written += [Path(p) for p in paths]
     return written

@@ -36,20 +36,10 @@ import pandas as pd
 
 from experiments import slopes as slopemod
 from experiments import store as storemod
+from figures import pyplot, safe_stem
 from figures.style import colour
 
 METRIC = "test_rmse"
-
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _safe(s) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(s))
 
 
 def target_key(df) -> str:
@@ -94,7 +84,7 @@ def _left_out(sub) -> str:
 
 def error_vs_params(df, target: str, depth: int, path, metric: str = METRIC, target_id: str | None = None):
     """Draw one error-vs-params figure for ``target`` at ``depth`` into ``path``."""
-    plt = _plt()
+    plt = pyplot()
     every = select(df, target, depth, target_id)
     sub = every[every["status"] == "ok"]
     dim = int(sub["dim"].iloc[0])
@@ -161,7 +151,7 @@ def phase_switches(configs) -> list[tuple[int, str]]:
 def training_curves(df, target: str, depth: int, path, target_id: str | None = None):
     """Median train RMSE vs step over seeds (band: min to max), largest width of each
     activation, with the optimiser switches of the schedule marked."""
-    plt = _plt()
+    plt = pyplot()
     every = select(df, target, depth, target_id)
     sub = every[every["status"] == "ok"]
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -202,10 +192,10 @@ def targets(df) -> list[tuple[str, str | None, str]]:
     """
     ok = df[df["status"] == "ok"]
     if "target_id" not in df.columns:
-        return [(t, None, _safe(t)) for t in sorted(ok["target"].unique())]
+        return [(t, None, safe_stem(t)) for t in sorted(ok["target"].unique())]
     pairs = sorted(set(zip(ok["target"], ok["target_id"])))
     shared = {t for t in {a for a, _ in pairs} if sum(a == t for a, _ in pairs) > 1}
-    return [(t, i, _safe(t) + (f"_{str(i)[:8]}" if t in shared else "")) for t, i in pairs]
+    return [(t, i, safe_stem(t) + (f"_{str(i)[:8]}" if t in shared else "")) for t, i in pairs]
 
 
 def make_all(store_path, out_dir) -> list[Path]:
@@ -213,7 +203,7 @@ def make_all(store_path, out_dir) -> list[Path]:
     df = storemod.load(store_path, history=True)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stem = _safe(Path(store_path).stem)
+    stem = safe_stem(Path(store_path).stem)
     written = []
     key = target_key(df)
     by = ("target", "target_id", "activation", "depth") if key == "target_id" else slopemod.GROUP
