@@ -309,6 +309,20 @@ def affine(g, symbols):
     return cs, c0
 
 
+def _three_valued(c, parts):
+    """And / Or of closures env -> True, False or None (unknown), in three-valued logic."""
+    want = isinstance(c, sympy.And)
+
+    def combine(env):
+        vals = [p(env) for p in parts]
+        if all(v is want for v in vals):
+            return want
+        if any(v is (not want) for v in vals):
+            return not want
+        return None
+    return combine
+
+
 def compile_cond(c):
     """A closure env -> True (holds on the whole box), False (nowhere) or None (unknown)."""
     if c is sympy.true:
@@ -316,17 +330,7 @@ def compile_cond(c):
     if c is sympy.false:
         return lambda env: False
     if isinstance(c, (sympy.And, sympy.Or)):
-        parts = [compile_cond(a) for a in c.args]
-        want = isinstance(c, sympy.And)
-
-        def combine(env):
-            vals = [p(env) for p in parts]
-            if all(v is want for v in vals):
-                return want
-            if any(v is (not want) for v in vals):
-                return not want
-            return None
-        return combine
+        return _three_valued(c, [compile_cond(a) for a in c.args])
     if isinstance(c, sympy.Not):
         inner = compile_cond(c.args[0])
         return lambda env: (lambda v: None if v is None else not v)(inner(env))
@@ -560,17 +564,7 @@ def _arb_cond(c):
     if c is sympy.false:
         return lambda env: False
     if isinstance(c, (sympy.And, sympy.Or)):
-        parts = [_arb_cond(a) for a in c.args]
-        want = isinstance(c, sympy.And)
-
-        def combine(env):
-            vals = [p(env) for p in parts]
-            if all(v is want for v in vals):
-                return want
-            if any(v is (not want) for v in vals):
-                return not want
-            return None
-        return combine
+        return _three_valued(c, [_arb_cond(a) for a in c.args])
     if isinstance(c, sympy.Rel):
         diff, op = _arb(c.lhs - c.rhs), c.rel_op
 
