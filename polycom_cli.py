@@ -103,9 +103,16 @@ def _claims_table(reports) -> Table:
     return t
 
 
+def _measure_pn(level: str):
+    """Claim PN's measurement (a sweep, so experiments/ runs it), imported only when PN runs."""
+    from experiments import pn
+    return pn.measure(level)
+
+
 def run_verify(claims: list[str], level: str, figures: bool = True):
     import theorems
     from figures.claims import draw
+    theorems.provide("PN", _measure_pn)
     reports = []
     for i, cid in enumerate(claims, 1):
         with console.status(Text(f"[{i}/{len(claims)}] checking {cid} ({level}) ...")):
@@ -211,6 +218,15 @@ def figures(store: Path = typer.Option(None, metavar="FILE", help="SQLite store 
         _say(f"wrote {p}")
 
 
+def _sweep_figures(db: Path, folder: Path) -> list[Path]:
+    """The quick sweep's figures for ``polycom reproduce``: error against params and training curves
+    (figures.sweeps), then the rate figures (figures.rate; PNG only, the PDFs sit beside them)."""
+    from figures import rate as rate_figs
+    from figures import sweeps as figs
+    paths = figs.make_all(db, folder)
+    return paths + [p for p in rate_figs.make_all(db, folder) if p.suffix != ".pdf"]
+
+
 @app.command(cls=_Command)
 def reproduce(out: Path = typer.Option(Path("results"), metavar="DIR", help="results folder"),
               level: str = typer.Option("quick", metavar="LEVEL", help="quick or full")):
@@ -229,7 +245,7 @@ def reproduce(out: Path = typer.Option(Path("results"), metavar="DIR", help="res
         from experiments import reproduce_sweep
     except ImportError:
         reproduce_sweep = None
-    sweep_md = reproduce_sweep.run(out, console) if reproduce_sweep is not None else []
+    sweep_md = reproduce_sweep.run(out, console, draw=_sweep_figures) if reproduce_sweep is not None else []
     if sweep_md and (out / "quick.sqlite").exists():   # list the failed and diverged runs, with reasons
         from experiments import store as storemod
         sweep_md += ["### Runs kept out of the fits", ""] + reportmod.status_markdown(

@@ -3,7 +3,10 @@
 One module serves the sweeps (experiments.slopes) and the claims (theorems):
 pure numpy, no store, no pandas.
 
-``fit_slope`` fits every (params, error) point given. ``rate_fit`` fits as
+``linear_fit`` is the plain least-squares line with a Student-t interval
+(``loglog_fit`` the same on logarithms): the claims fit it to deterministic
+constructions, one point per size, where there are no seeds to redraw.
+``fit_slope`` fits every (params, error) point given, bootstrap interval. ``rate_fit`` fits as
 approximation rates are measured: the approximation error at a size is a
 minimum over parameters, so each size contributes its best-of-seeds error;
 the interval comes from a bootstrap that redraws the seeds at every size and
@@ -34,6 +37,32 @@ def _ols_slopes(lx: np.ndarray, ly: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     with np.errstate(invalid="ignore", divide="ignore"):
         slope = ((lx - mx) * (ly - my)).sum(1) / sxx
     return slope, my[:, 0] - slope * mx[:, 0]
+
+
+def linear_fit(x, y, ci: float = 0.95) -> dict:
+    """Least-squares line y = intercept + slope * x with a Student-t ``ci`` interval on the slope.
+
+    Returns {slope, intercept, lo, hi, r2, n}; lo and hi are NaN with two points (no degrees of
+    freedom left for the interval).
+
+    >>> f = linear_fit([0, 1, 2], [1, 3, 5]); f["slope"], f["intercept"], f["lo"], f["hi"], f["r2"]
+    (2.0, 1.0, 2.0, 2.0, 1.0)
+    """
+    from scipy import stats
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    res = stats.linregress(x, y)
+    half = stats.t.ppf(1 - (1 - ci) / 2, len(x) - 2) * res.stderr if len(x) > 2 else math.nan
+    return {"slope": float(res.slope), "intercept": float(res.intercept), "lo": float(res.slope - half),
+            "hi": float(res.slope + half), "r2": float(res.rvalue ** 2), "n": int(len(x))}
+
+
+def loglog_fit(x, y, ci: float = 0.95) -> dict:
+    """``linear_fit`` of log y on log x: the exponent of a power law y ~ x^slope.
+
+    >>> f = loglog_fit([1, 10, 100], [1, 0.01, 0.0001]); round(f["slope"], 6), round(f["hi"] - f["lo"], 6)
+    (-2.0, 0.0)
+    """
+    return linear_fit(np.log(np.asarray(x, dtype=np.float64)), np.log(np.asarray(y, dtype=np.float64)), ci)
 
 
 def fit_slope(params, errors, n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> dict:

@@ -1,5 +1,6 @@
-"""The sweep part of ``polycom reproduce``: run the shipped quick spec, draw its
-figures, and return a Markdown section with the fitted slopes.
+"""The sweep part of ``polycom reproduce``: run the shipped quick spec, have the
+caller draw its figures (experiments imports no figures: the command line
+passes ``draw``), and return a Markdown section with the fitted slopes.
 
 >>> spec_path("quick").name
 'quick.toml'
@@ -51,10 +52,9 @@ def rate_markdown(df) -> list[str]:
     return lines
 
 
-def run(out_dir, console=None) -> list[str]:
-    """Run the quick sweep into out_dir/quick.sqlite (resuming), figures into
-    out_dir/figures; return the report section as Markdown lines."""
-    from figures import sweeps as figs
+def run(out_dir, console=None, draw=None) -> list[str]:
+    """Run the quick sweep into out_dir/quick.sqlite (resuming), then ``draw(store, out_dir/figures)``
+    (a list of figure paths; none when draw is None); return the report section as Markdown lines."""
     out = Path(out_dir)
     if console is not None:
         console.print("quick fitting sweep ...")
@@ -63,9 +63,7 @@ def run(out_dir, console=None) -> list[str]:
         runner.run_sweep(spec_path("quick"), store=db, progress=console is not None)
     except runner.RunError as e:   # the finished groups are stored: report them and say so
         note = f"**Sweep incomplete**: {e}"
-    paths = figs.make_all(db, out / "figures")
-    from figures import rate as rate_figs
-    paths += [p for p in rate_figs.make_all(db, out / "figures") if p.suffix != ".pdf"]
+    paths = list(draw(db, out / "figures")) if draw is not None else []
     df = store.load(db)
     ok = df[df["status"] == "ok"]
     lines = ["## Fitting sweep (quick spec)", "",
@@ -80,5 +78,5 @@ def run(out_dir, console=None) -> list[str]:
               "target of order n (none for smooth registry targets, where no finite rate is predicted, and for targets of unknown order). Each rate figure puts the Theorem 3 PolyReLU and "
               "ReLU constructions (measured sup error against their nonzero parameters) on the same axes.", ""]
     lines += rate_markdown(df)
-    lines += ["", "Figures: " + ", ".join(str(p) for p in paths), ""]
+    lines += ["", "Figures: " + (", ".join(str(p) for p in paths) or "none drawn"), ""]
     return lines

@@ -55,17 +55,14 @@ import numpy as np
 
 from experiments import spec as specmod
 from experiments import store as storemod
+from experiments.data import make_data  # noqa: F401  (runner.make_data, as before)
+from experiments.schedules import DIVERGE_CEILING, DIVERGE_FACTOR, divergence  # noqa: F401  (as before)
 from experiments.spec import SpecError
 
 __all__ = ["run_sweep", "SpecError", "RunError", "groups", "execute", "make_data"]
 
 SHAPE_EXCLUDES = ("seed", "hash")
 HISTORY_POINTS = 100   # training-curve points kept per run (plus the last step)
-# A run has diverged when its final train RMSE is non-finite, or more than
-# DIVERGE_FACTOR times its initial one (step 0, the untrained network), or more
-# than DIVERGE_CEILING times the RMS of the training targets (predicting 0 scores 1).
-DIVERGE_FACTOR = 10.0
-DIVERGE_CEILING = 1e3
 LEASE_TIMEOUT = 60.0   # seconds without a heartbeat after which a group's lease is taken over
 LEASE_LOG_ENV = "POLYCOM_TRAINING_LOG"   # if set: a file each worker appends "start|done <group> <owner>" to
 
@@ -86,33 +83,6 @@ def groups(runs: list[dict]) -> list[dict]:
         key = json.dumps({k: v for k, v in r.items() if k not in SHAPE_EXCLUDES}, sort_keys=True)
         out.setdefault(key, {"key": key, "runs": []})["runs"].append(r)
     return sorted(out.values(), key=lambda g: (g["runs"][0].get("width", 0), g["key"]))
-
-
-def _grid(n_total: int, dim: int) -> np.ndarray:
-    m = max(2, int(round(n_total ** (1.0 / dim))))
-    axes = np.meshgrid(*[np.linspace(0.0, 1.0, m)] * dim, indexing="ij")
-    return np.stack([a.ravel() for a in axes], axis=1)
-
-
-def make_data(cfg: dict) -> dict:
-    """Train, test and dense-grid points on [0,1]^dim with target values (float64 numpy).
-
-    Train and test points are uniform random from ``data_seed``; the grid has
-    about ``grid_points`` points (a tensor grid with round(grid_points^(1/dim)) per axis).
-
-    >>> d = make_data({"target_expr": "x0", "dim": 1, "train_points": 3, "test_points": 2,
-    ...                "grid_points": 5, "data_seed": 0, "registry": None})
-    >>> d["x_grid"].ravel().tolist(), d["y_grid"].tolist()
-    ([0.0, 0.25, 0.5, 0.75, 1.0], [0.0, 0.25, 0.5, 0.75, 1.0])
-    """
-    t = specmod.TargetSpec(cfg.get("target", "t"), cfg["target_expr"], cfg["dim"], registry=cfg.get("registry"))
-    f = t.function()
-    dim = cfg["dim"]
-    x_tr = np.random.default_rng([cfg["data_seed"], 0]).random((cfg["train_points"], dim))
-    x_te = np.random.default_rng([cfg["data_seed"], 1]).random((cfg["test_points"], dim))
-    x_gr = _grid(cfg["grid_points"], dim)
-    return {"x_train": x_tr, "y_train": f(x_tr), "x_test": x_te, "y_test": f(x_te),
-            "x_grid": x_gr, "y_grid": f(x_gr)}
 
 
 def execute(group: dict, device: str = "cpu") -> list[dict]:
@@ -206,31 +176,6 @@ def _execute(group: dict, device: str) -> list[dict]:
             "target_id": run.get("target_id"), "worker": f"{socket.gethostname()}:{os.getpid()}",
         })
     return rows
-
-
-def divergence(res: dict, y_rms: float) -> str | None:
-    """Why a finished run counts as diverged (None if it does not), quoting the numbers.
-
-    >>> divergence({"train_rmse": 1.5e15, "history": [(0, 0.5), (20, 1.5e15)]}, 0.4)
-    'final train RMSE 1.5e+15 is 3e+15 x the initial 0.5 (limit 10 x)'
-    >>> divergence({"train_rmse": 0.01, "history": [(0, 0.5)]}, 0.4) is None
-    True
-    """
-    final = float(res.get("train_rmse", float("nan")))
-    if not np.isfinite(final):
-        return f"final train RMSE is {final}"
-    test = res.get("test_rmse")
-    if test is not None and not np.isfinite(float(test)):
-        return f"final test RMSE is {float(test)}"
-    h = res.get("history") or []
-    first = float(h[0][1]) if h else float("nan")
-    if np.isfinite(first) and first > 0 and final > DIVERGE_FACTOR * first:
-        return (f"final train RMSE {final:.3g} is {final / first:.3g} x the initial {first:.3g} "
-                f"(limit {DIVERGE_FACTOR:g} x)")
-    if y_rms > 0 and final > DIVERGE_CEILING * y_rms:
-        return (f"final train RMSE {final:.3g} is {final / y_rms:.3g} x the targets' RMS {y_rms:.3g} "
-                f"(ceiling {DIVERGE_CEILING:g} x)")
-    return None
 
 
 def _history(res: dict) -> list[list]:

@@ -7,7 +7,8 @@ models small enough for a dense Jacobian (``approx.fit``'s LM limit,
 of it, which first-order methods do not reach in any affordable number of
 steps; larger models get L-BFGS instead. Without such a second phase trained
 errors stall on an optimisation floor and error-vs-params slopes measure the
-optimiser, not the approximation rate.
+optimiser, not the approximation rate. ``divergence`` says when a finished
+run counts as diverged (the runner and the warm start both apply it).
 
 >>> [p["optimizer"] for p in default_schedule(params=300)]
 ['adam', 'lm']
@@ -15,6 +16,8 @@ optimiser, not the approximation rate.
 ['adam', 'lbfgs']
 """
 from __future__ import annotations
+
+import numpy as np
 
 LM_MAX_PARAMS = 1000    # below approx.fit_optim.lm's hard limit (2000): a dense LM step costs ~params^2
 ADAM = {"optimizer": "adam", "steps": 1000, "lr": 1e-2, "lr_end": 1e-4, "decay": "exponential"}
@@ -73,3 +76,35 @@ def evidence(res: dict, schedule: list[dict], grad_norm: float | None = None) ->
     gn = res.get("grad_norm", grad_norm)
     return {"grad_norm": float(gn) if gn is not None else float("nan"), "last_phase_gain": float(gain),
             "test_train_ratio": te / tr if tr > 0 else float("nan"), "phase_rmse": pr}
+
+
+# A run has diverged when its final train RMSE is non-finite, or more than
+# DIVERGE_FACTOR times its initial one (step 0, the untrained network), or more
+# than DIVERGE_CEILING times the RMS of the training targets (predicting 0 scores 1).
+DIVERGE_FACTOR = 10.0
+DIVERGE_CEILING = 1e3
+
+
+def divergence(res: dict, y_rms: float) -> str | None:
+    """Why a finished run counts as diverged (None if it does not), quoting the numbers.
+
+    >>> divergence({"train_rmse": 1.5e15, "history": [(0, 0.5), (20, 1.5e15)]}, 0.4)
+    'final train RMSE 1.5e+15 is 3e+15 x the initial 0.5 (limit 10 x)'
+    >>> divergence({"train_rmse": 0.01, "history": [(0, 0.5)]}, 0.4) is None
+    True
+    """
+    final = float(res.get("train_rmse", float("nan")))
+    if not np.isfinite(final):
+        return f"final train RMSE is {final}"
+    test = res.get("test_rmse")
+    if test is not None and not np.isfinite(float(test)):
+        return f"final test RMSE is {float(test)}"
+    h = res.get("history") or []
+    first = float(h[0][1]) if h else float("nan")
+    if np.isfinite(first) and first > 0 and final > DIVERGE_FACTOR * first:
+        return (f"final train RMSE {final:.3g} is {final / first:.3g} x the initial {first:.3g} "
+                f"(limit {DIVERGE_FACTOR:g} x)")
+    if y_rms > 0 and final > DIVERGE_CEILING * y_rms:
+        return (f"final train RMSE {final:.3g} is {final / y_rms:.3g} x the targets' RMS {y_rms:.3g} "
+                f"(ceiling {DIVERGE_CEILING:g} x)")
+    return None

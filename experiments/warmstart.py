@@ -87,7 +87,8 @@ def execute(group: dict, device: str = "cpu") -> list[dict]:
     from approx import sobolev
     from approx.sobolev_net import approximant
     from approx.torchnet import TrainableNet
-    from experiments import runner, schedules
+    from experiments import schedules
+    from experiments.data import make_data
     rows = []
     for run in group["runs"]:
         key = run.get("registry")
@@ -95,7 +96,7 @@ def execute(group: dict, device: str = "cpu") -> list[dict]:
             raise ValueError(f"train.init: construction needs a registry target of known order, got {run['target']!r}")
         t = sobolev.registry()[key]
         dtype = getattr(torch, run["dtype"])
-        data = runner.make_data(run)
+        data = make_data(run)
         tt = {k: torch.as_tensor(v, dtype=dtype, device=device) for k, v in data.items()}
         net = approximant(t, t.n, int(run["width"]), kind=_kind(run["activation"]))
         m = TrainableNet(net, dtype=dtype, device=device)
@@ -117,7 +118,7 @@ def execute(group: dict, device: str = "cpu") -> list[dict]:
         res = {"train_rmse": tr, "test_rmse": te, "history": hist, "phase_rmse": phase_rmse}
         y_rms = float(np.sqrt(np.mean(data["y_test"] ** 2)))
         if status == "ok":   # the same divergence rule as randomly initialised runs
-            why = runner.divergence(res, float(np.sqrt(np.mean(data["y_train"] ** 2))))
+            why = schedules.divergence(res, float(np.sqrt(np.mean(data["y_train"] ** 2))))
             status = "diverged" if why else status
         rows.append({
             **{k: run[k] for k in ("hash", "sweep", "target", "activation", "width", "depth", "seed", "dtype",

@@ -11,7 +11,7 @@ from tests.test_runner import write_spec
 
 def test_modules_import_without_ray():
     code = ("import sys; sys.modules['ray'] = None\n"
-            "import experiments.backends, experiments.runner, figures.sweeps, theorems.polynorm\n"
+            "import experiments.backends, experiments.runner, figures.sweeps, theorems.polynorm, experiments.pn\n"
             "from experiments.backends import get\n"
             "try:\n    get('ray')\nexcept Exception as e:\n    print(type(e).__name__, e)\n")
     import subprocess

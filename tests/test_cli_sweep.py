@@ -68,7 +68,7 @@ def test_reproduce_section(tmp_path, monkeypatch):
     spec = tmp_path / "quick.toml"
     spec.write_text(spec_text(widths="[4, 8]", seeds="[0, 1]"))
     monkeypatch.setattr(reproduce_sweep, "spec_path", lambda name: spec)
-    lines = reproduce_sweep.run(tmp_path / "out", console=None)
+    lines = reproduce_sweep.run(tmp_path / "out", console=None, draw=polycom_cli._sweep_figures)
     assert (tmp_path / "out" / "quick.sqlite").exists()
     assert lines[0] == "## Fitting sweep (quick spec)"
     table = [ln for ln in lines if ln.startswith("| wave |")]
@@ -93,4 +93,5 @@ def test_reproduce_reports_an_incomplete_sweep(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "execute", crash_wide)
     lines = reproduce_sweep.run(tmp_path / "out", console=None)
     assert any(ln.startswith("**Sweep incomplete**: 1 group(s) failed") for ln in lines)
+    assert "Figures: none drawn" in lines   # no draw given: experiments draws nothing itself
     assert "1 runs, 1 ok" in lines[2]

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments import pn
 from theorems import polynorm
 from figures.claims import draw  # noqa: E402
 
@@ -48,11 +49,11 @@ def test_unequal_params_are_flagged():
 
 def test_check_runs_a_real_equal_parameter_sweep(monkeypatch, tmp_path):
     monkeypatch.setenv("POLYCOM_FIGURES", str(tmp_path))
-    tiny = {"orders": [2], "widths": [4, 8, 12], "seeds": [0, 1], "targets": polynorm.TARGETS[:1],
+    tiny = {"orders": [2], "widths": [4, 8, 12], "seeds": [0, 1], "targets": pn.TARGETS[:1],
             "train": {"train_points": 64, "test_points": 64, "grid_points": 129,
                       "schedule": [{"optimizer": "adam", "steps": 30, "lr": 1e-2}]}}
-    monkeypatch.setitem(polynorm.LEVELS, "quick", tiny)
-    rep = polynorm.check("quick")
+    monkeypatch.setitem(pn.LEVELS, "quick", tiny)
+    rep = polynorm.check("quick", pn.measure)
     assert draw(rep) and rep.figures
     assert rep.id == "PN" and rep.method == "measured" and rep.passed
     assert rep.verdict in ("holds with caveat", "inconclusive")
@@ -61,3 +62,23 @@ def test_check_runs_a_real_equal_parameter_sweep(monkeypatch, tmp_path):
     assert all(p.startswith(str(tmp_path)) for p in rep.figures)
     json.dumps(rep.to_dict())
     assert "### PN:" in rep.to_markdown()
+
+
+def test_check_judges_rows_built_by_hand():
+    """The claim's wiring on a synthetic Runs record: no sweep, no experiments import needed."""
+    runs = polynorm.Runs(df=synthetic(1.2, -1.0), planned=18, csv="", sample="synthetic", schedule=[])
+    rep = polynorm.check("quick", lambda level: runs)
+    assert rep.verdict == "holds with caveat" and rep.passed
+    assert rep.details["runs"] == "18 stored of 18 planned, 18 ok"
+    short = polynorm.check("quick", lambda level: polynorm.Runs(runs.df, 19, "", "", []))
+    assert not short.passed     # a planned run missing from the store fails the toolkit check
+
+
+def test_run_claim_needs_the_measurement_provided(monkeypatch):
+    import theorems
+    monkeypatch.setattr(theorems, "_measure", {})
+    with pytest.raises(ValueError, match="needs its measurement"):
+        theorems.run_claim("PN", "quick")
+    runs = polynorm.Runs(df=synthetic(1.2, -1.0), planned=18, csv="", sample="synthetic", schedule=[])
+    theorems.provide("PN", lambda level: runs)
+    assert theorems.run_claim("PN", "quick").verdict == "holds with caveat"

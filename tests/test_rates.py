@@ -34,3 +34,23 @@ def test_every_left_out_run_is_listed_with_its_reason():
 def test_too_few_sizes_give_no_slope():
     f = rates.rate_fit([10, 10], [1.0, 2.0], predicted=-1.0)
     assert math.isnan(f.slope) and f.within(0.25) is None
+
+
+def test_linear_fit_t_interval_by_hand():
+    """The interval is slope +- t_{0.975, n-2} * sqrt(SSE / (n-2) / Sxx), computed here from the definitions."""
+    import numpy as np
+    from scipy import stats
+
+    from approx.rates import linear_fit, loglog_fit
+    x = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    y = np.array([1.0, 2.9, 5.2, 6.8, 9.1])
+    f = linear_fit(x, y)
+    sxx = ((x - x.mean()) ** 2).sum()
+    b = ((x - x.mean()) * (y - y.mean())).sum() / sxx
+    a = y.mean() - b * x.mean()
+    half = stats.t.ppf(0.975, 3) * np.sqrt(((y - a - b * x) ** 2).sum() / 3 / sxx)
+    assert np.allclose([f["slope"], f["intercept"], f["lo"], f["hi"]], [b, a, b - half, b + half])
+    assert f["n"] == 5 and 0.99 < f["r2"] < 1
+    assert np.isnan(linear_fit([1, 2], [3, 5])["lo"])           # two points: no interval
+    g = loglog_fit(np.exp(x), np.exp(y))
+    assert np.allclose([g["slope"], g["lo"], g["hi"]], [f["slope"], f["lo"], f["hi"]])

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Callable
 
 # claim id -> (module, function). Modules are imported only when their claim runs.
 CLAIMS = {
@@ -17,6 +18,25 @@ CLAIMS = {
     "T3": ("theorems.theorem3", "check"),
     "PN": ("theorems.polynorm", "check"),
 }
+
+
+# Claims whose measurement is a sweep that experiments/ runs (theorems imports nothing from
+# experiments): claim id -> the function that measures it, named for the error message only.
+MEASURED_BY = {"PN": "experiments.pn.measure"}
+_measure: dict[str, Callable] = {}
+
+
+def provide(cid: str, measure: Callable) -> None:
+    """Give a measured claim the function ``measure(level)`` that returns its rows; ``polycom verify``
+    and ``polycom reproduce`` provide ``experiments.pn.measure`` for PN before running claims.
+
+    >>> provide("L1", print)
+    Traceback (most recent call last):
+    ValueError: claim 'L1' takes no measurement; measured claims: PN
+    """
+    if cid not in MEASURED_BY:
+        raise ValueError(f"claim {cid!r} takes no measurement; measured claims: {', '.join(MEASURED_BY)}")
+    _measure[cid] = measure
 
 
 def available() -> list[str]:
@@ -37,7 +57,14 @@ def run_claim(cid: str, level: str = "quick"):
         raise ValueError(f"level must be quick or full, got {level!r}")
     mod, fn = CLAIMS[cid]
     t0 = time.perf_counter()
-    rep = getattr(importlib.import_module(mod), fn)(level)
+    check = getattr(importlib.import_module(mod), fn)
+    if cid in MEASURED_BY:
+        if cid not in _measure:
+            raise ValueError(f"claim {cid} needs its measurement: call theorems.provide({cid!r}, "
+                             f"{MEASURED_BY[cid]}) first (polycom verify does)")
+        rep = check(level, _measure[cid])
+    else:
+        rep = check(level)
     rep.level = level
     rep.seconds = round(time.perf_counter() - t0, 3)
     return rep

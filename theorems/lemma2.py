@@ -31,7 +31,7 @@ from fractions import Fraction
 import numpy as np
 from scipy import optimize, stats
 
-from approx import act
+from approx import act, rates
 from approx.certify import single_thread
 from approx.certify_pw import sup_error_pieces
 from approx.relu_approx import polyrelu_activation, polyrelu_activation_error
@@ -120,17 +120,17 @@ def fit(rows, key: str = "neurons") -> dict:
     for r in sorted({row["r"] for row in rows}):
         L = np.array([row["ln_inv_eps"] for row in rows if row["r"] == r])
         y = np.array([row[key] for row in rows if row["r"] == r], dtype=float)
-        lin, quad = stats.linregress(L, y), stats.linregress(L ** 2, y)
-        res_lin = float(np.sqrt(np.mean((y - lin.intercept - lin.slope * L) ** 2)))
-        res_quad = float(np.sqrt(np.mean((y - quad.intercept - quad.slope * L ** 2) ** 2)))
+        lin, quad = rates.linear_fit(L, y), rates.linear_fit(L ** 2, y)
+        res_lin = float(np.sqrt(np.mean((y - lin["intercept"] - lin["slope"] * L) ** 2)))
+        res_quad = float(np.sqrt(np.mean((y - quad["intercept"] - quad["slope"] * L ** 2) ** 2)))
+        # the exponent p of alpha + beta L^p: a nonlinear fit, not a line, so scipy's curve_fit
         (al, be, p), cov = optimize.curve_fit(lambda t, a, b, q: a + b * t ** q, L, y,
-                                              p0=(lin.intercept, lin.slope, 1.0), maxfev=20000)
+                                              p0=(lin["intercept"], lin["slope"], 1.0), maxfev=20000)
         half = float(stats.t.ppf(0.975, max(len(L) - 3, 1)) * math.sqrt(max(cov[2, 2], 0.0)))
-        ll = stats.linregress(np.log(L), np.log(y))          # pure power law, intercept-free
-        hl = float(stats.t.ppf(0.975, max(len(L) - 2, 1)) * ll.stderr)
-        out[r] = {"p": float(p), "p_ci": (float(p) - half, float(p) + half), "beta1": float(lin.slope),
-                  "loglog_p": float(ll.slope), "loglog_ci": (float(ll.slope) - hl, float(ll.slope) + hl),
-                  "r2_lin": float(lin.rvalue ** 2), "r2_quad": float(quad.rvalue ** 2),
+        ll = rates.loglog_fit(L, y)          # pure power law, intercept-free
+        out[r] = {"p": float(p), "p_ci": (float(p) - half, float(p) + half), "beta1": lin["slope"],
+                  "loglog_p": ll["slope"], "loglog_ci": (ll["lo"], ll["hi"]),
+                  "r2_lin": lin["r2"], "r2_quad": quad["r2"],
                   "resid_lin": res_lin, "resid_quad": res_quad}
     return out
 

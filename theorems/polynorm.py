@@ -21,8 +21,9 @@ errors measure what an optimiser reaches, which bounds expressivity from one
 side only, so a gap cannot refute the claim. ``passed`` is about the
 toolkit: every planned run is stored once and each pair has equal params.
 
-This module reuses the sweep runner (experiments) rather than duplicating it,
-the one place where a theorems module depends on experiments.
+The measurement is a sweep, so experiments/ runs it (experiments.pn.measure)
+and hands the rows over as a ``Runs`` record; this module only compares and
+judges them and imports nothing from experiments.
 
 >>> import theorems
 >>> theorems.CLAIMS["PN"]
@@ -31,45 +32,32 @@ the one place where a theorems module depends on experiments.
 from __future__ import annotations
 
 import math
-import tempfile
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
-from theorems.report import Report, figure_dir
+from theorems.report import Report
 
 STATEMENT = ("PolyNorm and PolyReLU of the same order have equivalent expressivity "
              "(measured: trained error vs params at equal parameter counts)")
 RATIO_BAND = 3.0
 
-TARGETS = [{"registry": "ramp1_n2"}, {"registry": "ramp2_n2"}]   # rate -n/d = -2 and -1
-LEVELS = {
-    "quick": {"orders": [3], "widths": [4, 8, 16], "seeds": [0, 1, 2], "targets": TARGETS,
-              "train": {"train_points": 256, "test_points": 512, "grid_points": 1024,
-                        "schedule": [{"optimizer": "adam", "steps": 300, "lr": 1e-2, "lr_end": 1e-4,
-                                      "decay": "exponential"},
-                                     {"optimizer": "lm", "steps": 60, "varpro": True}]}},
-    "full": {"orders": [2, 3], "widths": [4, 8, 16, 24], "seeds": [0, 1, 2, 3],
-             "targets": TARGETS + [{"registry": "ramp1_n3"}],
-             "train": {"train_points": 512, "test_points": 1024, "grid_points": 4096}},  # default schedule
-}
 
 
-def sweep_spec(level: str):
-    """The equal-parameter sweep of one level as a validated experiments Spec.
+@dataclass(frozen=True)
+class Runs:
+    """The measured rows of PN's equal-parameter sweep (built by experiments.pn.measure).
 
-    >>> sweep_spec("quick").activations
-    ['polyrelu3', 'polynorm3']
+    df: one row per run (store.load's columns: target, activation, width, params, seed, status,
+    test_rmse, hash, ...); planned: runs the spec plans; csv: where the rows are kept;
+    sample and schedule: how they were measured, in words / as the spec's schedule.
     """
-    from experiments import spec as specmod
-    if level not in LEVELS:
-        raise ValueError(f"level: must be one of {', '.join(LEVELS)}, got {level!r}")
-    c = LEVELS[level]
-    acts = [a for k in c["orders"] for a in (f"polyrelu{k}", f"polynorm{k}")]
-    return specmod.parse({"name": f"pn_{level}", "targets": c["targets"],
-                          "grid": {"activations": acts, "widths": c["widths"], "depths": [2],
-                                   "seeds": c["seeds"]},
-                          "train": {"dtype": "float64", "device": "cpu", **c["train"]}})
+    df: Any
+    planned: int
+    csv: str
+    sample: str
+    schedule: Any
 
 
 def _overlap(a, b) -> bool:
@@ -135,18 +123,13 @@ def judge(rows: list[dict]) -> tuple[str, str]:
         "claim, and the claim has no proof to check")
 
 
-def check(level: str = "quick") -> Report:
-    """Train both activations at equal params, compare, give the measured verdict."""
-    from experiments import runner, store
-    sp = sweep_spec(level)
-    with tempfile.TemporaryDirectory() as tmp:
-        db = runner.run_sweep(sp, store=Path(tmp) / "pn.sqlite", progress=False)
-        df = store.load(db)
-    kept = figure_dir().parent / f"pn_{level}.csv"  # the runs behind the verdict, for figures and referees
-    df.drop(columns=[c for c in ("history", "config") if c in df.columns]).to_csv(kept, index=False)
-    planned = len(sp.targets) * len(sp.activations) * len(sp.widths) * len(sp.seeds)
+def check(level: str, measure: Callable[[str], Runs]) -> Report:
+    """Compare and judge the rows ``measure(level)`` returns (experiments.pn.measure trains both
+    activations at equal params); the measured verdict."""
+    runs = measure(level)
+    df = runs.df
     rows = compare(df)
-    complete = len(df) == planned and df["hash"].is_unique
+    complete = len(df) == runs.planned and df["hash"].is_unique
     equal = all(r["equal_params"] for r in rows)
     verdict, caveat = judge(rows)
     key = (f"{sum(r['equivalent'] for r in rows)}/{len(rows)} (target, order) pairs equivalent; "
@@ -158,11 +141,10 @@ def check(level: str = "quick") -> Report:
                  caveat=caveat)
     for r in rows:
         rep.add_row(**r)
-    rep.details = {"runs": f"{len(df)} stored of {planned} planned, {int((df.status == 'ok').sum())} ok",
-                   "runs_csv": str(kept),
-                   "sample": (f"float64 on cpu; {sp.train_points} uniform train points, {sp.test_points} test "
-                              f"points, seeds {sp.seeds}, widths {sp.widths}, depth 2, shared coefficients"),
-                   "schedule": sp.schedule or "default per run (experiments.schedules.default_schedule)",
+    rep.details = {"runs": f"{len(df)} stored of {runs.planned} planned, {int((df.status == 'ok').sum())} ok",
+                   "runs_csv": runs.csv,
+                   "sample": runs.sample,
+                   "schedule": runs.schedule,
                    "rule": f"equivalent = bootstrap 95% slope intervals overlap and 1/{RATIO_BAND:g} <= ratio <= {RATIO_BAND:g}",
                    "slopes": "best of seeds per size (approx.rates.rate_fit), test RMSE, beside -n/d"}
     return rep

@@ -37,7 +37,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from approx import Layer, Net, act
+from approx import Layer, Net, act, rates
 from approx.certify import (count_pieces_1d, pointwise_error_1d, polyrelu_net_bound, single_thread,
                             sup_error_1d, sup_error_grid)
 from approx.compose import linear, sequential
@@ -157,14 +157,13 @@ EPS_SWEEP = {"quick": (1, 4, 2, [4, 8, 12, 16]), "full": (1, 4, 2, [4, 8, 12, 16
 
 def eps_law(rows) -> dict:
     """Neurons of one network's approximants against ln(L/eps): affine fits in ln and ln^2."""
-    from scipy import stats
     L = rows[0]["L"]
     t = np.array([math.log(L / float(row["eps"])) for row in rows])
     y = np.array([row["neurons"] for row in rows], dtype=float)
-    lin, quad = stats.linregress(t, y), stats.linregress(t ** 2, y)
-    rl = float(np.sqrt(np.mean((y - lin.intercept - lin.slope * t) ** 2)))
-    rq = float(np.sqrt(np.mean((y - quad.intercept - quad.slope * t ** 2) ** 2)))
-    return {"slope_per_ln": float(lin.slope), "r2_ln": float(lin.rvalue ** 2), "r2_ln2": float(quad.rvalue ** 2),
+    lin, quad = rates.linear_fit(t, y), rates.linear_fit(t ** 2, y)
+    rl = float(np.sqrt(np.mean((y - lin["intercept"] - lin["slope"] * t) ** 2)))
+    rq = float(np.sqrt(np.mean((y - quad["intercept"] - quad["slope"] * t ** 2) ** 2)))
+    return {"slope_per_ln": lin["slope"], "r2_ln": lin["r2"], "r2_ln2": quad["r2"],
             "resid_ln": rl, "resid_ln2": rq}
 
 

@@ -25,8 +25,8 @@ import math
 import time
 
 import numpy as np
-from scipy import stats
 
+from approx import rates
 from approx.sobolev import family
 from approx.sobolev_net import approximant, partition_of_unity
 from theorems.report import Report
@@ -105,25 +105,23 @@ def sup_error(net, target, r: int, max_points: int, seed: int = 0, device=None) 
 
 
 def fit(x, y) -> dict:
-    """Least-squares slope of log y on log x with a 95% t-interval.
+    """Least-squares slope of log y on log x with a 95% t-interval (approx.rates.loglog_fit).
 
     >>> f = fit([1, 10, 100], [1, 0.01, 0.0001]); round(f["slope"], 6), round(f["hi"] - f["lo"], 6)
     (-2.0, 0.0)
     """
-    f = fit_linear(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)))
-    f["points"] = len(x)
-    return f
+    f = rates.loglog_fit(x, y)
+    return {"slope": f["slope"], "lo": f["lo"], "hi": f["hi"], "points": f["n"]}
 
 
 def fit_linear(x, y) -> dict:
-    """Least-squares slope of y on x with a 95% t-interval.
+    """Least-squares slope of y on x with a 95% t-interval (approx.rates.linear_fit).
 
     >>> fit_linear([0, 1, 2], [1, 3, 5])["slope"]
     2.0
     """
-    res = stats.linregress(np.asarray(x, float), np.asarray(y, float))
-    half = stats.t.ppf(0.975, len(x) - 2) * res.stderr if len(x) > 2 else math.nan
-    return {"slope": float(res.slope), "lo": float(res.slope - half), "hi": float(res.slope + half)}
+    f = rates.linear_fit(x, y)
+    return {"slope": f["slope"], "lo": f["lo"], "hi": f["hi"]}
 
 
 def sweep(d: int, n: int, Ns, kinds=("polyrelu", "relu"), fam: str = "kink", r: int | None = None,
