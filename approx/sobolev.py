@@ -94,7 +94,11 @@ def _prepare(expr, symbols):
     if isinstance(expr, str):  # text is data: read by approx.expr, never sympify
         from approx import expr as _expr
         expr = _expr.read(expr, field="expr", names=[s.name for s in symbols])
-    expr = sympy.sympify(expr, strict=True)
+    # strict=True converts numbers and sympy objects only and refuses str / bytes: no text is parsed here
+    try:
+        expr = sympy.sympify(expr, strict=True)
+    except sympy.SympifyError:
+        raise ValueError(f"expr: expected a sympy expression, a number or a string, got {type(expr).__name__}") from None
     extra = expr.free_symbols - set(symbols)
     if extra:
         raise ValueError(f"expr: free symbols {sorted(map(str, extra))} are not among the symbols")
