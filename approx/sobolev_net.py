@@ -7,8 +7,10 @@
 >>> net = approximant(t, 2, 8)                       # PolyReLU, exact products
 >>> xs = np.linspace(0, 1, 257)[:, None]
 >>> err = np.abs(net.eval(xs)[:, 0] - t.value(xs)).max()
->>> bool(err <= taylor_bound(1, 2, 8)), net.meta["kind"], net.meta["shared"]
-(True, 'polyrelu', True)
+>>> bool(err <= taylor_bound(1, 2, 8))
+True
+>>> net, c = construct(t, 2, 8); c.kind, c.shared, c.N, bool(c.guaranteed >= c.taylor_bound)
+('polyrelu', True, 8, True)
 
 The layers (docs/theory.md, Theorem 3), for every axis k and grid index j = 0..N,
 with u = N x_k - j:
@@ -21,7 +23,7 @@ with u = N x_k - j:
   balanced product tree; the output layer weights the products with the
   Taylor coefficients c_{m,alpha} = D^alpha f(m/N) / (alpha! N^|alpha|) (float64
   numbers, read exactly by ``eval_exact``; what their rounding adds to the error is
-  certified by ``coefficient_rounding`` and included in ``meta["guaranteed"]``).
+  certified by ``coefficient_rounding`` and included in ``Construction.guaranteed``).
 
 Products: PolyReLU computes x*y = ((x+y)^2 - (x-y)^2)/4 exactly with four
 ReLU^2 neurons (PolyReLU with a = e_2). With ``shared=True`` (one coefficient
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -80,14 +83,14 @@ def _relu_carry(depth: int) -> Net:
     return Net(layers + [Layer([[1, -1]], [0])])
 
 
-def _gadgets(kind: str, shared: bool, m: int, level: int):
+def _gadgets(kind: str, shared: bool, depth: int, level: int):
     """(product gadget, carry gadget or None (carry = product with 1), hidden activation)."""
     if kind == "polyrelu":
         if shared:
             return poly_product(), None, lambda P, C: act.polyrelu([0, 0, 1])
         return poly_product(), _relu_carry(1), lambda P, C: act.polyrelu([E2] * (4 * P) + [E1] * (2 * C))
     from approx.relu_approx import product_net
-    prod = product_net(1 if level == 0 else 2, m)
+    prod = product_net(1 if level == 0 else 2, depth)
     return prod, _relu_carry(prod.size()["depth"]), lambda P, C: act.relu()
 
 
@@ -168,11 +171,11 @@ def _check_output_exact(coef, Fi, ci):
                          "(a coefficient under- or overflows float64)")
 
 
-def build(coeffs: dict, d: int, N: int, kind: str = "polyrelu", shared: bool = True, m: int = 0) -> Net:
+def build(coeffs: dict, d: int, N: int, kind: str = "polyrelu", shared: bool = True, depth: int = 0) -> Net:
     """The network x -> sum_{m, alpha} coeffs[alpha][m] phi_m(x) u_m(x)^alpha, u_m = N x - m.
 
     ``coeffs``: alpha (tuple of d orders) -> float array over the grid {0..N}^d
-    (C order, shape ((N+1)**d,)); ``m``: squaring depth of the ReLU products.
+    (C order, shape ((N+1)**d,)); ``depth``: squaring depth of the ReLU products.
 
     >>> net = build({(0,): np.ones(5)}, 1, 4)            # the partition of unity
     >>> net.eval_exact([(Fraction(1, 3),), (Fraction(5, 7),)])
@@ -192,7 +195,7 @@ def build(coeffs: dict, d: int, N: int, kind: str = "polyrelu", shared: bool = T
         groups.append((np.asarray(cf, dtype=np.float64), np.stack(cols, axis=1)))
     level = 0
     while max(idx.shape[1] for _, idx in groups) > 1:
-        gp, gc, activation = _gadgets(kind, shared, m, level)
+        gp, gc, activation = _gadgets(kind, shared, depth, level)
         prod, carry, plan = [], [], []
         for _, idx in groups:
             L = idx.shape[1]
@@ -236,14 +239,14 @@ def _product_levels(L: int) -> int:
     return max(0, math.ceil(math.log2(L))) if L > 1 else 0
 
 
-def product_bound(coeffs: dict, d: int, m: int) -> float:
+def product_bound(coeffs: dict, d: int, depth: int) -> float:
     """Bound on the ReLU product error: 2^d max_m sum_alpha |c_{m,alpha}| e_D(alpha), where
-    e_1 = 6 * 2^(-2m-2) (M = 1), e_{l+1} = 2 e_l + e_l^2 + 24 * 2^(-2m-2) (M = 2).
+    e_1 = 6 * 2^(-2 depth - 2) (M = 1), e_{l+1} = 2 e_l + e_l^2 + 24 * 2^(-2 depth - 2) (M = 2).
 
     >>> product_bound({(0,): np.ones(3)}, 1, 5)        # d = 1, n = 1: no products
     0.0
     """
-    delta = 2.0 ** (-2 * m - 2)
+    delta = 2.0 ** (-2 * depth - 2)
     e = [0.0, 6 * delta]
     for _ in range(8):
         e.append(2 * e[-1] + e[-1] ** 2 + 24 * delta)
@@ -307,23 +310,44 @@ def coefficient_rounding(target, coeffs: dict, N: int) -> float:
     return math.nextafter(worst, math.inf) if worst > 0 else 0.0
 
 
-def approximant(target, n: int, N: int, kind: str = "polyrelu", eps: float | None = None,
-                shared: bool = True) -> Net:
-    """Theorem 3's network for ``target`` (in F_{n,d}): sum_m phi_m P_m on the grid {0..N}^d/N.
+@dataclass(frozen=True)
+class Construction:
+    """What ``construct`` built and what it guarantees (floats, rounded up where bounds).
+
+    kind, shared (None for ReLU), n (Taylor order), N (grid size), d (dimension),
+    product_depth (Yarotsky squaring depth of the ReLU products; 0 for PolyReLU),
+    taylor_bound and product_bound (a priori, of the exact construction),
+    construction_bound = their sum, coefficient_rounding (certified with arb balls:
+    what rounding the Taylor coefficients to float64 adds) and ``guaranteed``: a
+    bound of sup |f - net| for the network in hand (its exact function with the
+    stored float64 weights). It does not cover a float64 forward pass's round-off.
+    """
+
+    kind: str
+    shared: bool | None
+    n: int
+    N: int
+    d: int
+    product_depth: int
+    taylor_bound: float
+    product_bound: float
+    coefficient_rounding: float
+    construction_bound: float
+    guaranteed: float
+
+
+def construct(target, n: int, N: int, kind: str = "polyrelu", eps: float | None = None,
+              shared: bool = True) -> tuple[Net, Construction]:
+    """Theorem 3's network for ``target`` (in F_{n,d}) and its ``Construction`` record:
+    sum_m phi_m P_m on the grid {0..N}^d/N.
 
     kind "polyrelu": exact products, construction error taylor_bound(d, n, N).
-    kind "relu": Yarotsky products at the smallest depth m with
+    kind "relu": Yarotsky products at the smallest squaring depth with
     taylor_bound + product_bound <= eps (default eps = 2 taylor_bound).
-    ``net.meta`` records kind, shared, n, N, d, m, the bounds and ``guaranteed``:
-    a bound of sup |f - net| for the network in hand (its exact function with the
-    stored float64 weights) = taylor_bound + product_bound (a priori, the exact
-    construction: ``construction_bound``) + ``coefficient_rounding`` (certified:
-    what rounding the Taylor coefficients to float64 adds, enclosed with arb balls),
-    rounded up. It does not cover the round-off of a float64 forward pass.
 
     >>> import sympy; from approx.sobolev import Target
     >>> x = sympy.Symbol("x0"); t = Target.from_sympy(x * x / 2, [x], n=2)
-    >>> r = approximant(t, 2, 4, kind="relu"); r.meta["m"], r.meta["guaranteed"] <= 2 * taylor_bound(1, 2, 4)
+    >>> net, c = construct(t, 2, 4, kind="relu"); c.product_depth, c.guaranteed <= 2 * taylor_bound(1, 2, 4)
     (2, True)
     """
     from approx.sobolev import Target
@@ -343,22 +367,33 @@ def approximant(target, n: int, N: int, kind: str = "polyrelu", eps: float | Non
     d, N, n = target.dim, int(N), int(n)
     tb = taylor_bound(d, n, N)
     coeffs = taylor_coeffs(target, n, N)
-    m, pb = 0, 0.0
+    depth, pb = 0, 0.0
     if kind == "relu":
         budget = (tb if eps is None else eps - tb)
         if budget <= 0:
             raise ValueError(f"eps: {eps} is below the Taylor bound {tb:.3g} of N = {N}; take a larger N")
-        while product_bound(coeffs, d, m) > budget:
-            m += 1
-        pb = product_bound(coeffs, d, m)
+        while product_bound(coeffs, d, depth) > budget:
+            depth += 1
+        pb = product_bound(coeffs, d, depth)
     elif eps is not None and eps < tb:
         raise ValueError(f"eps: {eps} is below the Taylor bound {tb:.3g} of N = {N}; take a larger N")
-    net = build(coeffs, d, N, kind, shared, m)
+    net = build(coeffs, d, N, kind, shared, depth)
     rb = coefficient_rounding(target, coeffs, N)
-    net.meta = {"kind": kind, "shared": shared if kind == "polyrelu" else None, "n": n, "N": N, "d": d,
-                "m": m, "taylor_bound": tb, "product_bound": pb, "coefficient_rounding": rb,
-                "construction_bound": tb + pb, "guaranteed": _round_up(tb + pb + rb)}
-    return net
+    record = Construction(kind, shared if kind == "polyrelu" else None, n, N, d, depth, tb, pb, rb,
+                          tb + pb, _round_up(tb + pb + rb))
+    return net, record
+
+
+def approximant(target, n: int, N: int, kind: str = "polyrelu", eps: float | None = None,
+                shared: bool = True) -> Net:
+    """Theorem 3's network alone (``construct`` returns it with its guarantees).
+
+    >>> import sympy; from approx.sobolev import Target
+    >>> x = sympy.Symbol("x0"); t = Target.from_sympy(x * x / 2, [x], n=2)
+    >>> approximant(t, 2, 4).size()["depth"]
+    3
+    """
+    return construct(target, n, N, kind, eps, shared)[0]
 
 
 def _round_up(v: float) -> float:

@@ -37,15 +37,15 @@ class ConstructionPoint:
 
 def curve(target, kind: str, Ns=None, r: int | None = None, max_points: int = 20000) -> list[ConstructionPoint]:
     """The construction of ``kind`` (polyrelu or relu) for ``target`` at every N in ``Ns``."""
-    from approx.sobolev_net import approximant
+    from approx.sobolev_net import construct
     from theorems.theorem3 import sample_grid
     d = target.dim
     r = r or {1: 12, 2: 6}.get(d, 3)
     out = []
     for N in (Ns or GRIDS.get(d, [2])):
-        net = approximant(target, target.n, int(N), kind=kind)
+        net, record = construct(target, target.n, int(N), kind=kind)
         x = sample_grid(d, int(N), r, max_points)
         err = float(np.abs(net.eval(x)[:, 0] - target.value(x)).max())
         out.append(ConstructionPoint(kind, int(N), int(net.size()["params"]), err,
-                                     float(net.meta["guaranteed"]), len(x)))
+                                     float(record.guaranteed), len(x)))
     return out

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from approx import sobolev as S
-from approx.sobolev_net import (approximant, build, partition_of_unity, poly_product, product_bound,
+from approx.sobolev_net import (approximant, build, construct, partition_of_unity, poly_product, product_bound,
                                 taylor_bound, taylor_coeffs)
 
 x0, x1 = sympy.symbols("x0 x1")
@@ -145,24 +145,23 @@ TARGETS = {1: S.Target.from_sympy(sympy.sin(3 * x0 + 1) / 27, [x0], n=3),
        kind=st.sampled_from(["polyrelu", "relu"]), shared=st.booleans())
 def test_error_within_taylor_bound(d, n, N, kind, shared):
     t = TARGETS[d]
-    net = approximant(t, n, N, kind=kind, shared=shared)
+    net, c = construct(t, n, N, kind=kind, shared=shared)
     x = np.random.default_rng(N).random((400, d))
     err = np.abs(net.eval(x)[:, 0] - t.value(x)).max()
-    assert err <= net.meta["guaranteed"]
-    assert net.meta["construction_bound"] == taylor_bound(d, n, N) + net.meta["product_bound"]
-    assert net.meta["guaranteed"] >= net.meta["construction_bound"] + net.meta["coefficient_rounding"]
-    assert 0 <= net.meta["coefficient_rounding"] < 1e-14
+    assert err <= c.guaranteed
+    assert c.construction_bound == taylor_bound(d, n, N) + c.product_bound
+    assert c.guaranteed >= c.construction_bound + c.coefficient_rounding
+    assert 0 <= c.coefficient_rounding < 1e-14
     if kind == "polyrelu":
-        assert net.meta["product_bound"] == 0
+        assert c.product_bound == 0
 
 
 def test_relu_budget_respects_eps_and_grows_depth():
     t = TARGETS[1]
     tb = taylor_bound(1, 3, 8)
-    a = approximant(t, 3, 8, kind="relu", eps=2 * tb)
-    b = approximant(t, 3, 8, kind="relu", eps=1.01 * tb)
-    assert a.meta["guaranteed"] <= 2 * tb and b.meta["guaranteed"] <= 1.01 * tb
-    assert b.meta["m"] > a.meta["m"] and b.size()["depth"] > a.size()["depth"]
+    (a, ca), (b, cb) = (construct(t, 3, 8, kind="relu", eps=e) for e in (2 * tb, 1.01 * tb))
+    assert ca.guaranteed <= 2 * tb and cb.guaranteed <= 1.01 * tb
+    assert cb.product_depth > ca.product_depth and b.size()["depth"] > a.size()["depth"]
     with pytest.raises(ValueError, match="eps"):
         approximant(t, 3, 8, kind="relu", eps=tb / 2)
 
@@ -220,7 +219,7 @@ def test_build_checks_kind():
 
 def test_million_units_build_and_evaluate():      # ~8 s: builds 10^6 hidden units, evaluates 64 points
     t = S.family("kink", 1, 1)
-    net = approximant(t, 1, 125_000)
+    net, c = construct(t, 1, 125_000)
     assert net.size()["neurons"] >= 1_000_000
     x = np.random.default_rng(0).random((64, 1))
-    assert np.abs(net.eval(x)[:, 0] - t.value(x)).max() <= net.meta["guaranteed"]
+    assert np.abs(net.eval(x)[:, 0] - t.value(x)).max() <= c.guaranteed

@@ -28,7 +28,7 @@ import numpy as np
 
 from approx import rates
 from approx.sobolev import family
-from approx.sobolev_net import approximant, partition_of_unity
+from approx.sobolev_net import approximant, construct, partition_of_unity
 from theorems.report import Report
 
 STATEMENT = ("every f in the unit ball of W^{n,inf}([0,1]^d) is eps-approximated by a PolyReLU network "
@@ -89,13 +89,13 @@ def forward(net, x, device=None) -> np.ndarray:
                                for s in range(0, len(x), 8192)])
 
 
-def sup_error(net, target, r: int, max_points: int, seed: int = 0, device=None) -> dict:
+def sup_error(net, target, N: int, r: int, max_points: int, seed: int = 0, device=None) -> dict:
     """Measured sup |f - net| on ``sample_grid`` (float64 forward pass of the Net) and a margin.
 
     margin = (largest finite-difference slope of the error between neighbouring
     grid points) * sqrt(d) * h / 2, h = 1/(rN): what the error can add between
     grid points if its slope stays within the measured one (measured, not certified)."""
-    d, N = target.dim, net.meta["N"]
+    d = target.dim
     x = sample_grid(d, N, r, max_points, seed)
     e = forward(net, x, device) - target.value(x)
     E = e.reshape((-1,) + (r,) * d)
@@ -134,16 +134,16 @@ def sweep(d: int, n: int, Ns, kinds=("polyrelu", "relu"), fam: str = "kink", r: 
     for N in Ns:
         for kind in kinds:
             t0 = time.perf_counter()
-            net = approximant(target, n, N, kind=kind)
+            net, record = construct(target, n, N, kind=kind)
             built = time.perf_counter() - t0
             if kind == "relu" and net.size()["params"] > relu_params:
                 continue
-            meas = sup_error(net, target, r, max_points, device=device)
+            meas = sup_error(net, target, N, r, max_points, device=device)
             s = net.size()
-            rows.append({"d": d, "n": n, "target": target.name, "kind": kind, "N": N, "m": net.meta["m"],
+            rows.append({"d": d, "n": n, "target": target.name, "kind": kind, "N": N, "m": record.product_depth,
                          "params": s["params"], "neurons": s["neurons"], "depth": s["depth"],
                          "err": meas["err"], "margin": meas["margin"], "points": meas["points"],
-                         "guaranteed": net.meta["guaranteed"],
+                         "guaranteed": record.guaranteed,
                          "err_N^n": meas["err"] * N ** n, "params/(N+1)^d": s["params"] / (N + 1) ** d,
                          "build_s": round(built, 3), "eval_s": round(time.perf_counter() - t0 - built, 3)})
     return rows
@@ -161,10 +161,10 @@ def equal_eps(d: int, n: int, fam: str = "kink") -> list[dict]:
         if (Nr + 1) ** d * math.comb(n - 1 + d, d) * 64 > MAX_UNITS:
             continue
         p = approximant(target, n, Np, kind="polyrelu")
-        q = approximant(target, n, Nr, kind="relu", eps=eps)
+        q, q_record = construct(target, n, Nr, kind="relu", eps=eps)
         sp_, sq = p.size()["params"], q.size()["params"]
         rows.append({"d": d, "n": n, "eps": eps, "ln(1/eps)": math.log(1 / eps), "N_polyrelu": Np,
-                     "N_relu": Nr, "m_relu": q.meta["m"], "params_polyrelu": sp_, "params_relu": sq,
+                     "N_relu": Nr, "m_relu": q_record.product_depth, "params_polyrelu": sp_, "params_relu": sq,
                      "ratio": sq / sp_, "polyrelu*eps^(d/n)": sp_ * eps ** (d / n),
                      "relu*eps^(d/n)": sq * eps ** (d / n)})
     return rows
