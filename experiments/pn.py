@@ -16,6 +16,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from experiments import runner, store
+from experiments import spec as specmod
 from theorems.polynorm import Runs
 from theorems.report import figure_dir
 
@@ -32,16 +34,16 @@ LEVELS = {
 }
 
 
-def sweep_spec(level: str):
-    """The equal-parameter sweep of one level as a validated experiments Spec.
+def sweep_spec(level: str, config: dict | None = None):
+    """The equal-parameter sweep of one level (its ``LEVELS`` entry, or ``config`` of the same
+    keys) as a validated experiments Spec.
 
     >>> sweep_spec("full").widths
     [4, 8, 16, 24]
     """
-    from experiments import spec as specmod
     if level not in LEVELS:
         raise ValueError(f"level: must be one of {', '.join(LEVELS)}, got {level!r}")
-    c = LEVELS[level]
+    c = LEVELS[level] if config is None else config
     acts = [a for k in c["orders"] for a in (f"polyrelu{k}", f"polynorm{k}")]
     return specmod.parse({"name": f"pn_{level}", "targets": c["targets"],
                           "grid": {"activations": acts, "widths": c["widths"], "depths": [2],
@@ -49,10 +51,10 @@ def sweep_spec(level: str):
                           "train": {"dtype": "float64", "device": "cpu", **c["train"]}})
 
 
-def measure(level: str) -> Runs:
-    """Run the level's sweep (temporary store), keep its rows as a CSV beside the figures, return them."""
-    from experiments import runner, store
-    sp = sweep_spec(level)
+def measure(level: str, config: dict | None = None) -> Runs:
+    """Run the level's sweep (``sweep_spec(level, config)``, temporary store), keep its rows as a
+    CSV beside the figures, return them."""
+    sp = sweep_spec(level, config)
     with tempfile.TemporaryDirectory() as tmp:
         db = runner.run_sweep(sp, store=Path(tmp) / "pn.sqlite", progress=False)
         df = store.load(db)

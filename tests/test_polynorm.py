@@ -1,13 +1,16 @@
-"""theorems.polynorm (claim PN): equal-parameter comparison and its verdict."""
-import json
+"""theorems.polynorm (claim PN): compare and judge on runs and pairs built by hand (no sweep,
+no experiments import); the real sweep is tested in tests/test_pn.py."""
+import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import pn
+from approx.rates import RateFit
 from theorems import polynorm
-from figures.claims import draw  # noqa: E402
+from theorems.polynorm import Findings, Pair, Runs
 
 
 def synthetic(ratio: float, slope_norm: float) -> pd.DataFrame:
@@ -25,60 +28,112 @@ def synthetic(ratio: float, slope_norm: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def runs(df, planned=18):
+    return Runs(df=df, planned=planned, csv="", sample="synthetic", schedule=[])
+
+
+def fit(slope, lo, hi):
+    return RateFit(slope=slope, lo=lo, hi=hi, intercept=0.0, r2=1.0, params=(100, 1000), errors=(1e-3, 1e-4),
+                   excluded=(), predicted=-2.0, decades=1.0, ci=0.95)
+
+
+def findings(*pairs, stored=18, planned=18, unique=True):
+    return Findings(tuple(pairs), stored=stored, planned=planned, ok=stored, hashes_unique=unique)
+
+
 def test_compare_and_judge_equivalent():
-    rows = polynorm.compare(synthetic(ratio=1.2, slope_norm=-1.0))
-    assert len(rows) == 1 and rows[0]["equal_params"] and rows[0]["slopes_overlap"]
-    assert rows[0]["rmse_ratio_norm_over_relu"] == pytest.approx(1.2, rel=0.05)
-    assert rows[0]["slope_polyrelu"] == pytest.approx(-1.0, abs=0.05)
-    assert polynorm.judge(rows)[0] == "holds with caveat"
+    f = polynorm.compare(runs(synthetic(ratio=1.2, slope_norm=-1.0)))
+    (p,) = f.pairs
+    assert p.equal_params and p.overlap and p.equivalent
+    assert p.ratio == pytest.approx(1.2, rel=0.05)
+    assert p.polyrelu.slope == pytest.approx(-1.0, abs=0.05)
+    assert (f.stored, f.planned, f.ok, f.hashes_unique) == (18, 18, 18, True)
+    v = polynorm.judge(f)
+    assert (v.verdict, v.passed) == ("holds with caveat", True)
 
 
 @pytest.mark.parametrize("ratio,slope,better", [(0.05, -1.0, "PolyNorm"), (1.0, 0.0, "PolyReLU")])
 def test_compare_and_judge_gap_is_inconclusive_not_refuted(ratio, slope, better):
-    rows = polynorm.compare(synthetic(ratio, slope))
-    assert not rows[0]["equivalent"]
-    verdict, caveat = polynorm.judge(rows)
-    assert verdict == "inconclusive" and caveat.startswith(better)
+    f = polynorm.compare(runs(synthetic(ratio, slope)))
+    assert not f.pairs[0].equivalent
+    v = polynorm.judge(f)
+    assert v.verdict == "inconclusive" and v.caveat.startswith(better) and v.passed
 
 
-def test_unequal_params_are_flagged():
+def test_unequal_params_are_flagged_and_fail_the_toolkit_check():
     df = synthetic(1.0, -1.0)
     df.loc[df.activation == "polynorm3", "params"] += 1
-    assert not polynorm.compare(df)[0]["equal_params"]
+    f = polynorm.compare(runs(df))
+    assert not f.pairs[0].equal_params
+    assert not polynorm.judge(f).passed
 
 
-def test_check_runs_a_real_equal_parameter_sweep(monkeypatch, tmp_path):
-    monkeypatch.setenv("POLYCOM_FIGURES", str(tmp_path))
-    tiny = {"orders": [2], "widths": [4, 8, 12], "seeds": [0, 1], "targets": pn.TARGETS[:1],
-            "train": {"train_points": 64, "test_points": 64, "grid_points": 129,
-                      "schedule": [{"optimizer": "adam", "steps": 30, "lr": 1e-2}]}}
-    monkeypatch.setitem(pn.LEVELS, "quick", tiny)
-    rep = polynorm.check("quick", pn.measure)
-    assert draw(rep) and rep.figures
-    assert rep.id == "PN" and rep.method == "measured" and rep.passed
-    assert rep.verdict in ("holds with caveat", "inconclusive")
-    assert len(rep.evidence) == 1 and rep.evidence[0]["equal_params"]
-    assert rep.details["runs"].startswith("12 stored of 12 planned")
-    assert all(p.startswith(str(tmp_path)) for p in rep.figures)
-    json.dumps(rep.to_dict())
-    assert "### PN:" in rep.to_markdown()
+def test_failed_runs_are_counted_and_left_out_of_the_ratio():
+    df = synthetic(1.0, -1.0)
+    df.loc[(df.activation == "polynorm3") & (df.seed == 0), ["status", "test_rmse"]] = ["diverged", 1e9]
+    f = polynorm.compare(runs(df))
+    assert f.pairs[0].failed_runs == 3 and f.ok == 15
+    assert f.pairs[0].ratio == pytest.approx(1.0, rel=0.1)
+
+
+@pytest.mark.parametrize("ratio,lo,equivalent", [
+    (1.0, -1.2, True), (polynorm.RATIO_BAND, -1.2, True), (1 / polynorm.RATIO_BAND, -1.2, True),
+    (polynorm.RATIO_BAND * 1.01, -1.2, False),        # errors too far apart
+    (1.0, -0.9, False),                               # slope intervals disjoint
+    (math.nan, -1.2, False)])
+def test_the_equivalence_rule_on_a_pair_built_by_hand(ratio, lo, equivalent):
+    p = Pair("t", 3, (10, 100), True, fit(-2.0, -2.5, -1.0), fit(-0.8, lo, -0.6), ratio, 0)
+    assert p.equivalent is equivalent
+    assert polynorm.judge(findings(p)).verdict == ("holds with caveat" if equivalent else "inconclusive")
+
+
+def test_judge_names_the_activation_with_the_lower_median_ratio():
+    lower_norm = Pair("a", 3, (10, 100), True, fit(-2, -3, -1), fit(-2, -3, -1), 0.1, 0)
+    even = Pair("b", 3, (10, 100), True, fit(-2, -3, -1), fit(-2, -3, -1), 1.0, 0)
+    v = polynorm.judge(findings(lower_norm, lower_norm, even))
+    assert v.verdict == "inconclusive" and v.caveat.startswith("PolyNorm reaches lower trained error on 2 of 3")
+
+
+@pytest.mark.parametrize("stored,planned,unique", [(17, 18, True), (18, 18, False)])
+def test_a_missing_or_repeated_run_fails_the_toolkit_check(stored, planned, unique):
+    p = Pair("t", 3, (10, 100), True, fit(-2, -3, -1), fit(-2, -3, -1), 1.0, 0)
+    v = polynorm.judge(findings(p, stored=stored, planned=planned, unique=unique))
+    assert v.verdict == "holds with caveat" and not v.passed
+
+
+def test_render_shows_the_findings():
+    p = Pair("t", 3, (41, 329), True, fit(0.6449, -0.55, 1.13), fit(-2.411, -3.29, -0.67), 0.036, 0)
+    f = findings(p)
+    rep = polynorm.render(f, polynorm.judge(f))
+    assert rep.key_figure == ("0/1 (target, order) pairs equivalent; test-RMSE ratio PolyNorm/PolyReLU t r=3: "
+                              "0.036; best-of-seeds slopes PolyReLU vs PolyNorm (-n/d) 0.65 vs -2.41 (-2.0)")
+    (row,) = rep.evidence
+    assert (row["params"], row["ci_polyrelu"], row["slope_polyrelu"]) == ("41..329", "[-0.55, 1.13]", 0.645)
+    assert rep.details["runs"] == "18 stored of 18 planned, 18 ok"
 
 
 def test_check_judges_rows_built_by_hand():
     """The claim's wiring on a synthetic Runs record: no sweep, no experiments import needed."""
-    runs = polynorm.Runs(df=synthetic(1.2, -1.0), planned=18, csv="", sample="synthetic", schedule=[])
-    rep = polynorm.check("quick", lambda level: runs)
+    rep = polynorm.check("quick", lambda level: runs(synthetic(1.2, -1.0)))
     assert rep.verdict == "holds with caveat" and rep.passed
     assert rep.details["runs"] == "18 stored of 18 planned, 18 ok"
-    short = polynorm.check("quick", lambda level: polynorm.Runs(runs.df, 19, "", "", []))
-    assert not short.passed     # a planned run missing from the store fails the toolkit check
+    assert not polynorm.check("quick", lambda level: runs(synthetic(1.2, -1.0), planned=19)).passed
 
 
-def test_run_claim_needs_the_measurement_provided(monkeypatch):
-    import theorems
-    monkeypatch.setattr(theorems, "_measure", {})
-    with pytest.raises(ValueError, match="needs its measurement"):
-        theorems.run_claim("PN", "quick")
-    runs = polynorm.Runs(df=synthetic(1.2, -1.0), planned=18, csv="", sample="synthetic", schedule=[])
-    theorems.provide("PN", lambda level: runs)
-    assert theorems.run_claim("PN", "quick").verdict == "holds with caveat"
+def test_run_claim_needs_the_measurement_provided():
+    """In a fresh interpreter (nothing provided yet): PN refuses to run, then runs once provided."""
+    code = """
+import theorems
+from theorems import polynorm
+from tests.test_polynorm import runs, synthetic
+try:
+    theorems.run_claim("PN", "quick")
+except ValueError as e:
+    assert "needs its measurement" in str(e), e
+else:
+    raise SystemExit("ran without its measurement")
+theorems.provide("PN", lambda level: runs(synthetic(1.2, -1.0)))
+assert theorems.run_claim("PN", "quick").verdict == "holds with caveat"
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
