@@ -3,6 +3,7 @@ no experiments import); the real sweep is tested in tests/test_pn.py."""
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,8 @@ import pytest
 from approx.rates import RateFit
 from theorems import polynorm
 from theorems.polynorm import Findings, Pair, Runs
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def synthetic(ratio: float, slope_norm: float) -> pd.DataFrame:
@@ -135,5 +138,5 @@ else:
 theorems.provide("PN", lambda level: runs(synthetic(1.2, -1.0)))
 assert theorems.run_claim("PN", "quick").verdict == "holds with caveat"
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
