@@ -130,15 +130,13 @@ def run_verify(claims: list[str], level: str, figures: bool = True):
 def _parse_claims(claims: str | None) -> list[str]:
     import theorems
     if claims is None:
-        return theorems.available()
+        return list(theorems.CLAIMS)
     ids = [c.strip() for c in claims.split(",") if c.strip()]
     if not ids:
         _fail(f"--claims: no claim ids in {claims!r}; give e.g. L1,T1, or leave --claims out for all")
     for c in ids:
         if c not in theorems.CLAIMS:
             _fail(f"--claims: unknown claim {c!r}; known: {', '.join(theorems.CLAIMS)}")
-        if c not in theorems.available():
-            _fail(f"--claims: claim {c!r} is not implemented in this checkout")
     return ids
 
 
@@ -178,10 +176,7 @@ def sweep(spec: Path = typer.Argument(..., metavar="SPEC", help="sweep specifica
                                               help="take over a group whose worker sent no heartbeat for this long")):
     """Run a fitting sweep; finished runs are stored and never repeated. Several
     sweeps may share one store: each group is trained by one of them."""
-    try:
-        from experiments import runner
-    except ImportError:
-        _fail("sweeps are not available in this checkout (experiments.runner missing)")
+    from experiments import runner
     try:
         out = runner.run_sweep(spec, store=store, device=device, backend=backend, progress=True,
                                lease_timeout=lease_timeout)
@@ -198,11 +193,8 @@ def sweep(spec: Path = typer.Argument(..., metavar="SPEC", help="sweep specifica
 def figures(store: Path = typer.Option(None, metavar="FILE", help="SQLite store of a sweep (required)"),
             out: Path = typer.Option(Path("results/figures"), metavar="DIR", help="output folder")):
     """Rebuild the sweep figures from a store."""
-    try:
-        from figures import sweeps as fig_sweeps
-    except ImportError:
-        _fail("sweep figures are not available in this checkout")
     from experiments import store as storemod
+    from figures import sweeps as fig_sweeps
     if store is None:
         _fail("--store: required: the SQLite store of a sweep, e.g. --store results/quick.sqlite")
     try:
@@ -238,15 +230,12 @@ def reproduce(out: Path = typer.Option(Path("results"), metavar="DIR", help="res
     out.mkdir(parents=True, exist_ok=True)
     os.environ["POLYCOM_FIGURES"] = str(out / "figures")
     t0 = time.time()
-    reports = run_verify(theorems.available(), level)
+    reports = run_verify(list(theorems.CLAIMS), level)
     console.print(_claims_table(reports))
     _atomic_write(out / "claims.json", json.dumps({"claims": [r.to_dict() for r in reports]}, indent=2))
-    try:
-        from experiments import reproduce_sweep
-    except ImportError:
-        reproduce_sweep = None
-    sweep_md = reproduce_sweep.run(out, console, draw=_sweep_figures) if reproduce_sweep is not None else []
-    if sweep_md and (out / "quick.sqlite").exists():   # list the failed and diverged runs, with reasons
+    from experiments import reproduce_sweep
+    sweep_md = reproduce_sweep.run(out, console, draw=_sweep_figures)
+    if (out / "quick.sqlite").exists():   # list the failed and diverged runs, with reasons
         from experiments import store as storemod
         sweep_md += ["### Runs kept out of the fits", ""] + reportmod.status_markdown(
             storemod.load(out / "quick.sqlite")) + [""]

@@ -39,15 +39,6 @@ def provide(cid: str, measure: Callable) -> None:
     _measure[cid] = measure
 
 
-def available() -> list[str]:
-    """Claim ids whose module exists in this checkout, in registry order."""
-    out = []
-    for cid, (mod, _) in CLAIMS.items():
-        if importlib.util.find_spec(mod) is not None:
-            out.append(cid)
-    return out
-
-
 def run_claim(cid: str, level: str = "quick"):
     """Run one claim's check and time it."""
     import time

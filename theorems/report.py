@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
 VERDICTS = ("holds", "holds with caveat", "refuted", "inconclusive")
-METHODS = ("exact", "certified", "measured")
 LEVELS_NOTE = ("Levels of numbers: **exact** (rational or symbolic arithmetic), **certified** (a rigorous "
                "bound computed from the network in hand), **a priori** (a proved budget of the "
                "construction), **measured** (sampled or trained; dtype and sample are given).")
@@ -79,10 +78,9 @@ class Report:
     def from_dict(cls, d: dict) -> "Report":
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
-    def to_markdown(self, max_rows: int | None = None) -> str:
+    def to_markdown(self) -> str:
         """This claim's section: statement, level, key figure, details and the full
-        evidence table (inside <details> when longer than FOLD_ROWS rows).
-        ``max_rows`` is accepted for compatibility and ignored: tables are never cut."""
+        evidence table (inside <details> when longer than FOLD_ROWS rows)."""
         lv = level_of(self.method)
         lines = [f"### {cell(self.id)}: {cell(self.verdict)}", "",
                  f"- statement checked: {cell(self.statement)}",
