@@ -3,10 +3,11 @@ PolyNorm of the same order (coefficients shared per layer, as in the official
 code, so the two nets of one width have exactly the same parameter count),
 same targets, same data, same seeds, same optimiser schedule.
 
-``measure(level)`` runs the sweep into a temporary store and returns its rows
-as a ``theorems.polynorm.Runs`` record; theorems.polynorm compares and judges
-them (theorems imports nothing from experiments; the command line hands this
-function to ``theorems.provide``).
+These are the first two of the claim's four steps: ``sweep_spec(level)`` plans
+the runs (construct), ``measure(level)`` runs the sweep into a temporary store and
+returns its rows as a ``theorems.polynorm.Runs`` record; theorems.polynorm
+compares and judges them (theorems imports nothing from experiments; the command
+line hands ``measure`` to ``theorems.provide``).
 
 >>> sweep_spec("quick").activations
 ['polyrelu3', 'polynorm3']
