@@ -5,6 +5,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from approx.bnb import BnbCertificate
 from approx.certify import GridError, PointwiseError
 from approx.relu_approx import CompositionBound
 from theorems import theorem2 as t2
@@ -25,25 +26,34 @@ def test_random_polyrelu_net_is_bounded_and_nondegenerate():
 
 @pytest.mark.parametrize("case", [(1, 2, 1, False, 8), (1, 3, 2, True, 6), (2, 2, 1, False, 5)])
 def test_measure_upper_is_certified(case):
-    row = t2.measure_upper(t2.UpperCase(*case, grid_points=5000, pointwise_neurons=2000))
+    row = t2.measure_upper(t2.UpperCase(*case, grid_points=5000, pointwise_neurons=2000,
+                                        bnb_seconds=30.0 if case[0] > 1 else 0.0))
     assert t2.row_ok(row) and row.bound.bound <= row.case.eps
     if case[0] == 1:
         assert row.pointwise is not None and row.pointwise.max <= row.bound.bound
     else:
         assert row.grid is not None and t2.margin_le_eps(row)
+        assert row.tight.lower <= row.tight.upper and row.grid.measured <= float(row.tight.upper) * (1 + 1e-9)
 
 
 def _bound(b) -> CompositionBound:
     return CompositionBound(Fraction(b), (Fraction(b),), (), "certified", Fraction(2), Fraction(2))
 
 
-def _row(d=1, bits=8, neurons=100, bound=Fraction(1, 512), grid=1e-3, pointwise=None, sweep=False, K=2, L=1):
+def _row(d=1, bits=8, neurons=100, bound=Fraction(1, 512), grid=1e-3, pointwise=None, sweep=False, K=2, L=1,
+         tight=None):
     case = t2.UpperCase(d, K, L, False, bits, sweep=sweep)
     row = t2.UpperRow(case, (5, 10, neurons, 300, 300), _bound(bound), 0.5)
     if d == 1:
         pw = None if pointwise is None else PointwiseError(Fraction(pointwise), Fraction(0), 10)
         return t2.replace(row, grid_error=grid, pointwise=pw)
-    return t2.replace(row, grid=GridError(grid, 1e-3, grid + 1e-3, 100))
+    return t2.replace(row, grid=GridError(grid, 1e-3, grid + 1e-3, 100), tight=tight)
+
+
+def _tight(upper, lower, reached=None):
+    reached = upper <= 2 * lower if reached is None else reached
+    return BnbCertificate(Fraction(upper), Fraction(lower), (Fraction(0), Fraction(0)), 7, 1.0, reached,
+                          "within 2x" if reached else "budget ended")
 
 
 def _sweep():
@@ -69,6 +79,26 @@ def test_upper_fails_when_a_measured_error_exceeds_the_bound():
         fi = t2.compare_upper(rows + _sweep())
         assert not fi.ok[0] and not t2.judge_upper(fi).passed
     assert t2.compare_upper(over + _sweep()).certified_le_eps == 3
+
+
+def test_tight_rows_name_their_level_and_why():
+    ok = _row(d=2, bits=4, grid=1e-3, bound=Fraction(1, 32), tight=_tight(Fraction(3, 1000), Fraction(2, 1000)))
+    miss = _row(d=2, bits=4, grid=1e-3, bound=Fraction(1, 32), tight=_tight(Fraction(9, 1000), Fraction(2, 1000)))
+    fi = t2.compare_upper([ok, miss] + _sweep())
+    assert fi.ok[:2] == (True, True) and len(fi.tight) == 2
+    assert "within 2x" in fi.levels[0][0] and fi.levels[0][1] == ""
+    assert "NOT reached" in fi.levels[1][0] and fi.levels[1][1] == "budget ended"
+    v = t2.judge_upper(fi)
+    assert v.passed and "1/2 networks" in v.caveat
+    ev = t2.upper_evidence(ok, True, 1.0, 0.5, fi.levels[0])
+    assert ev["bnb_ratio"] == 1.5 and ev["bnb_reached"] and ev["level"] == fi.levels[0][0]
+
+
+def test_tight_rows_that_disagree_fail():
+    above = _row(d=2, bits=4, grid=1e-3, bound=Fraction(1, 32), tight=_tight(Fraction(1, 100), Fraction(1, 16)))
+    grid_over = _row(d=2, bits=4, grid=0.02, bound=Fraction(1, 32), tight=_tight(Fraction(1, 100), Fraction(1, 200)))
+    for row in (above, grid_over):
+        assert not t2.row_ok(row)
 
 
 def test_upper_evidence_keys_per_dimension():

@@ -39,6 +39,7 @@ from fractions import Fraction
 import numpy as np
 
 from approx import Layer, Net, act, rates
+from approx.bnb import TIGHTNESS, BnbCertificate, sup_error_bnb
 from approx.certify import (GridError, PointwiseError, count_pieces_1d, pointwise_error_1d, single_thread,
                             sup_error_1d, sup_error_grid)
 from approx.compose import linear, sequential
@@ -64,6 +65,9 @@ UPPER = {
 GRID_POINTS = {"quick": 20_000, "full": 400_000}
 POINTWISE_NEURONS = {"quick": 800, "full": 5000}     # exact breakpoint check for nets up to this size
 GADGET_POINTS = 50_000                               # gadgets with more pieces use their a priori budget
+# branch and bound (approx.bnb) for the tight certified error: input dimensions it runs in, seconds per network
+BNB_DIMS = {"quick": (2,), "full": (2, 3)}
+BNB_SECONDS = {"quick": 60.0, "full": 240.0}
 EPS_SWEEP = {"quick": (1, 4, 2, [4, 8, 12, 16]), "full": (1, 4, 2, [4, 8, 12, 16, 20, 24])}
 SIZE_KEYS = ("depth", "width", "neurons", "nonzeros", "params")
 # d > 1: the approximant is built at tolerance eps/2, leaving the other half for the grid's Lipschitz margin
@@ -83,6 +87,13 @@ CAVEAT_UPPER = ("Holds by construction with certified errors, and the ln^2 is lo
                 "with the PolyReLU order r. In d > 1 the grid margin bound (measured + Lipschitz "
                 "margin) was <= eps in {margin_ok}/{margin_n} cases; the certified "
                 "composition bound covers all.")
+CAVEAT_TIGHT = (" Tight figure in d > 1 (approx.bnb, exact rational interval arithmetic over input boxes): "
+                "certified within {factor}x of the exactly attained error in {reached}/{n} networks; "
+                "{missed} ran out of budget and rest on the composition bound (see why_not).")
+BNB_NOTE = ("d in {dims}: sup |f - g| over [-1,1]^d certified by branch and bound (approx.bnb: exact rational "
+            "interval arithmetic, gadget errors from their exact pieces, mean value form through later layers), "
+            "stopped when within 2x of |f - g| evaluated exactly at the best point of a float64 search, or after "
+            "{seconds:.0f} s")
 CAVEAT_LOWER = ("Refuted as stated (for every PolyReLU network): with a = e_1 the network is a ReLU "
                 "network and needs no ln(1/eps) at all. What the evidence supports: for a network with a "
                 "nondegenerate neuron (a_2 != 0 reachable on an interval) every ReLU eps-approximation "
@@ -145,6 +156,7 @@ class UpperCase:
     pointwise_neurons: int = 800
     sweep: bool = False
     seed: int = 0
+    bnb_seconds: float = 0.0     # > 0: certify sup |f - g| tightly by branch and bound (d > 1)
 
     @property
     def eps(self) -> Fraction:
@@ -165,6 +177,7 @@ class UpperRow:
     grid_error: float | None = None
     pointwise: PointwiseError | None = None
     grid: GridError | None = None
+    tight: BnbCertificate | None = None
 
     @property
     def neurons(self) -> int:
@@ -179,7 +192,8 @@ def construct_upper(level: str) -> tuple[UpperCase, ...]:
     """The networks of ``UPPER[level]``, then the eps sweep of one network (``EPS_SWEEP``)."""
     opts = dict(grid_points=GRID_POINTS[level], pointwise_neurons=POINTWISE_NEURONS[level])
     d0, K0, L0, bits0 = EPS_SWEEP[level]
-    return (tuple(UpperCase(*case, **opts) for case in UPPER[level])
+    return (tuple(UpperCase(*case, bnb_seconds=BNB_SECONDS[level] if case[0] in BNB_DIMS[level] else 0.0, **opts)
+                  for case in UPPER[level])
             + tuple(UpperCase(d0, K0, L0, False, k, sweep=True, **opts) for k in bits0))
 
 
@@ -217,7 +231,8 @@ def measure_upper(case: UpperCase) -> UpperRow:
     row = UpperRow(case, (s["depth"], s["width"], s["neurons"], s["nonzeros"], s["params"]), bound,
                    max(float(p.gain) for p in plan))
     if case.d > 1:
-        return replace(row, grid=_grid_check(case, g, f, bound))
+        tight = sup_error_bnb(f, g, plan, gadgets, case.bnb_seconds) if case.bnb_seconds > 0 else None
+        return replace(row, grid=_grid_check(case, g, f, bound), tight=tight)
     small = s["neurons"] <= case.pointwise_neurons
     return replace(row, grid_error=_grid_1d(g, f, case.grid_points),
                    pointwise=pointwise_error_1d(g, f, (-1, 1)) if small else None)
@@ -235,7 +250,35 @@ def row_ok(row: UpperRow) -> bool:
         return False
     if row.case.d == 1:
         return _within_float(row.grid_error, b) and (row.pointwise is None or row.pointwise.max <= b)
-    return row.grid is None or _within_float(row.grid.measured, b)
+    return _tight_ok(row) and (row.grid is None or _within_float(row.grid.measured, b))
+
+
+def _tight_ok(row: UpperRow) -> bool:
+    """The branch and bound agrees with everything else: attained <= both certified bounds,
+    and the float64 grid error <= its certified bound."""
+    t = row.tight
+    if t is None:
+        return True
+    if t.upper is None:
+        return t.lower <= row.bound.bound
+    grid_ok = row.grid is None or _within_float(row.grid.measured, t.upper)
+    return t.lower <= row.bound.bound and t.lower <= t.upper and grid_ok
+
+
+def row_level(row: UpperRow) -> tuple[str, str]:
+    """(level of the tight error figure, why it is not certified within TIGHTNESS x)."""
+    t = row.tight
+    if row.case.d == 1:
+        if row.pointwise is not None:
+            return "exact at every breakpoint (lower) + certified composition (upper)", ""
+        return "measured grid (lower) + certified composition (upper)", \
+            f"more than {row.case.pointwise_neurons} neurons: exact breakpoint check skipped"
+    if t is None:
+        return "measured grid + Lipschitz margin; certified composition (upper)", \
+            f"branch and bound not run in d = {row.case.d} at this level"
+    if t.reached:
+        return f"certified within {TIGHTNESS}x (branch and bound; lower exact at a point)", ""
+    return "certified composition bound; tight bound NOT reached", t.why
 
 
 @dataclass(frozen=True)
@@ -272,6 +315,8 @@ class UpperFindings:
     certified_le_eps: int
     margin_le_eps: tuple   # per d > 1 row: grid bound (measured + margin) <= eps
     law: EpsLaw
+    levels: tuple          # per row: row_level
+    tight: tuple           # the BnbCertificate of every row that ran branch and bound
 
 
 def margin_le_eps(row: UpperRow) -> bool:
@@ -287,14 +332,17 @@ def compare_upper(rows) -> UpperFindings:
                          tuple(row.neurons / (k * row.ln_L_eps ** 2) for row, k in zip(rows, klr)),
                          sum(row.bound.bound <= row.case.eps for row in rows),
                          tuple(margin_le_eps(row) for row in rows if row.case.d > 1),
-                         eps_law([row for row in rows if row.case.sweep]))
+                         eps_law([row for row in rows if row.case.sweep]),
+                         tuple(row_level(row) for row in rows), tuple(row.tight for row in rows if row.tight))
 
 
 def judge_upper(fi: UpperFindings) -> Verdict:
     """Holds with caveat (the ln^2 is loose and 'bounded weights' must mean bounded
     layer Lipschitz constants); passed when every row met its guarantee."""
+    reached = sum(t.reached for t in fi.tight)
     return Verdict("holds with caveat", all(fi.ok), CAVEAT_UPPER.format(
-        margin_ok=sum(fi.margin_le_eps), margin_n=len(fi.margin_le_eps)))
+        margin_ok=sum(fi.margin_le_eps), margin_n=len(fi.margin_le_eps)) + CAVEAT_TIGHT.format(
+        reached=reached, n=len(fi.tight), factor=TIGHTNESS, missed=len(fi.tight) - reached))
 
 
 def _key_upper(fi: UpperFindings) -> str:
@@ -305,10 +353,19 @@ def _key_upper(fi: UpperFindings) -> str:
             f"{len(rows)} networks (d <= {max(r.case.d for r in rows)}, K <= {max(r.case.K for r in rows)}, "
             f"L <= {max(r.case.L for r in rows)}); certified error <= eps in {fi.certified_le_eps}/{len(rows)}; "
             f"one network (d={sw[0].d}, K={sw[0].K}, L={sw[0].L}) at eps = 2^-{sw[0].bits}..2^-{sw[-1].bits}: "
-            f"neurons = a + {law.slope_per_ln:.0f} ln(L/eps), R^2 {law.r2_ln:.4f} (ln) vs {law.r2_ln2:.4f} (ln^2)")
+            f"neurons = a + {law.slope_per_ln:.0f} ln(L/eps), R^2 {law.r2_ln:.4f} (ln) vs {law.r2_ln2:.4f} (ln^2)"
+            + _key_tight(fi.tight))
 
 
-def upper_evidence(row: UpperRow, ok: bool, ratio_ln: float, ratio_ln2: float) -> dict:
+def _key_tight(tight) -> str:
+    if not tight:
+        return ""
+    ratios = ", ".join(f"{t.ratio:.2f}" for t in tight)
+    return (f"; d > 1 branch and bound: certified sup |f - g| within {TIGHTNESS}x of the exactly attained "
+            f"error in {sum(t.reached for t in tight)}/{len(tight)} networks (upper/attained = {ratios})")
+
+
+def upper_evidence(row: UpperRow, ok: bool, ratio_ln: float, ratio_ln2: float, level=("", "")) -> dict:
     """One evidence row (exact rationals as floats, eps as 2^-bits)."""
     c, b = row.case, row.bound
     out = {"d": c.d, "K": c.K, "L": c.L, "per_neuron": c.per_neuron, "bits": c.bits,
@@ -327,21 +384,31 @@ def upper_evidence(row: UpperRow, ok: bool, ratio_ln: float, ratio_ln2: float) -
         else:
             out.update(grid_measured=g.measured, grid_margin=g.margin, grid_bound=g.bound, grid_points=g.points)
         out["margin_bound_le_eps"] = margin_le_eps(row)
-    out.update(ok=ok, **({"sweep": True} if c.sweep else {}), eps=f"2^-{c.bits}")
+        out.update(_tight_evidence(row.tight))
+    out.update(ok=ok, level=level[0], why_not=level[1], **({"sweep": True} if c.sweep else {}), eps=f"2^-{c.bits}")
     return out
+
+
+def _tight_evidence(t: BnbCertificate | None) -> dict:
+    if t is None:
+        return {}
+    return {"bnb_upper": None if t.upper is None else float(t.upper), "bnb_attained": float(t.lower),
+            "bnb_ratio": t.ratio, "bnb_at": [float(v) for v in t.at], "bnb_boxes": t.boxes,
+            "bnb_seconds": round(t.seconds, 1), "bnb_reached": t.reached}
 
 
 def render_upper(fi: UpperFindings, verdict: Verdict, level: str) -> Report:
     """The T2-upper report: key figure, caveat, evidence rows and details from ``fi``."""
     rep = Report("T2-upper", STATEMENT_UPPER, METHOD_UPPER, key_figure=_key_upper(fi), verdict=verdict.verdict,
                  passed=verdict.passed, caveat=verdict.caveat)
-    for row, ok, r1, r2 in zip(fi.rows, fi.ok, fi.ratio_ln, fi.ratio_ln2):
-        rep.add_row(**upper_evidence(row, ok, r1, r2))
+    for row, ok, r1, r2, lv in zip(fi.rows, fi.ok, fi.ratio_ln, fi.ratio_ln2, fi.levels):
+        rep.add_row(**upper_evidence(row, ok, r1, r2, lv))
     rep.details = {"eps law (fixed network)": asdict(fi.law),
                    "sizes": "Net.size() of the built ReLU network (exact counts)",
                    "grid": f"float64, up to {GRID_POINTS[level]} points (measured)",
                    "pointwise_exact": "exact |f - g| at all breakpoints and piece midpoints of g (d = 1, small nets)",
-                   "GPU": "not used (CPU only)"}
+                   "GPU": "not used (CPU only)",
+                   "branch and bound": BNB_NOTE.format(dims=BNB_DIMS[level], seconds=BNB_SECONDS[level])}
     return rep
 
 
