@@ -48,7 +48,7 @@ from approx.certify import breakpoints_1d
 
 ROUND_BITS = 64          # interval ends are rounded outward to multiples of 2^-ROUND_BITS
 TIGHTNESS = 2            # stop when the certified bound is within this factor of the attained error
-SEARCH_GRID = 257        # float64 search for the attained error: points per axis (d = 2), then local zooms
+SEARCH_POINTS = 257 ** 2  # float64 search for the attained error: grid points per search (then local zooms)
 EXACT_POINTS = 6         # candidate points evaluated exactly after each float search
 ZERO = flint.fmpq(0)
 
@@ -168,7 +168,7 @@ class GadgetError:
         X = self.X
         if lo < X[0] or hi > X[-1]:
             return None
-        i = max(bisect.bisect_right(X, lo) - 1, 0)
+        i = min(max(bisect.bisect_right(X, lo) - 1, 0), len(self.polys) - 1)
         j = min(bisect.bisect_left(X, hi), len(X) - 1)
         out = None
         for k in range(i, j):
@@ -243,11 +243,12 @@ def box_bound(model, w_out, box):
 
 @dataclass(frozen=True)
 class BnbCertificate:
-    """sup over [-1, 1]^d of |g - f|: ``upper`` certified (exact rational), ``lower``
-    attained exactly at the point ``at``; ``boxes`` evaluated, ``seconds`` spent,
-    ``reached``: upper <= TIGHTNESS x lower, ``why``: how it stopped."""
+    """sup over [-1, 1]^d of |g - f|: ``upper`` certified (exact rational; None when some
+    box still lets a gadget input leave [-1, 1]), ``lower`` attained exactly at the point
+    ``at``; ``boxes`` evaluated, ``seconds`` spent, ``reached``: upper <= TIGHTNESS x
+    lower, ``why``: how it stopped."""
 
-    upper: F
+    upper: F | None
     lower: F
     at: tuple
     boxes: int
@@ -265,10 +266,14 @@ def _exact_error(f, g, x) -> F:
     return abs(g.eval_exact([pt])[0][0] - f.eval_exact([pt])[0][0])
 
 
+def _per_axis(d: int) -> int:
+    return max(3, int(round(SEARCH_POINTS ** (1 / d))))
+
+
 def _float_search(f, g, d, centre=None, half=1.0):
     """Candidate points: the largest float64 |g - f| on a grid of the box centre +- half."""
     c = np.zeros(d) if centre is None else np.asarray(centre, dtype=float)
-    n = SEARCH_GRID if d <= 2 else 17
+    n = _per_axis(d)
     axes = [np.clip(np.linspace(ci - half, ci + half, n), -1, 1) for ci in c]
     X = np.stack(np.meshgrid(*axes), -1).reshape(-1, d)
     err = np.abs(g.eval(X) - f.eval(X)).ravel()
@@ -284,7 +289,7 @@ def attained_error(f, g, d, zooms: int = 3):
             e = _exact_error(f, g, x)
             if e > best:
                 best, at = e, tuple(F(float(v)) for v in x)
-        centre, half = [float(v) for v in at], half * 4 / SEARCH_GRID
+        centre, half = [float(v) for v in at], half * 4 / _per_axis(d)
     return best, at
 
 
