@@ -36,6 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from approx.act import Activation, to_fraction
+from approx.pieces import TooManyPieces
 
 MAX_POINTS = 4_000_000
 
@@ -187,7 +188,7 @@ def breakpoints_1d(net, interval, max_points: int = MAX_POINTS):
         if L.activation.kind == "relu":
             X, Z, S = _refine(X, Z)
             if len(X) > max_points:
-                raise ValueError(f"max_points: {len(X)} points exceed the budget {max_points}")
+                raise TooManyPieces(len(X) - 1, max_points)
             Z = np.where(S > 0, Z, flint.fmpq(0))
         H = Z
     return X, H
@@ -247,7 +248,7 @@ def max_slope_1d(net, interval, max_points: int = MAX_POINTS) -> Fraction:
 
 
 # ---------------------------------------------------------------- targets ----
-@dataclass
+@dataclass(frozen=True)
 class SupError:
     """Certified sup error on an interval: ``bound`` (rigorous upper bound),
     ``attained`` (exact |target - net| at the point ``at``: a lower bound),
@@ -414,76 +415,56 @@ def _interp(X, V, x):
     return V[i - 1] + (V[i] - V[i - 1]) * (x - a) / (b - a)
 
 
-# ------------------------------------------------------- networks of gadgets ----
-def gadget_certificate(gadget, row, max_points: int = 200_000) -> dict:
+# ------------------------------------------------------------- gadgets ----
+@dataclass(frozen=True)
+class GadgetCertificate:
+    """A Lemma 2 gadget on [-1, 1]: method 'certified' (error: certified sup error,
+    attained: exact error at a point, lipschitz: exact max slope, pieces: affine
+    segments) or 'a priori' (too many pieces to certify; every field None)."""
+
+    method: str
+    error: Fraction | None = None
+    attained: Fraction | None = None
+    lipschitz: Fraction | None = None
+    pieces: int | None = None
+
+
+def gadget_certificate(gadget, row, max_points: int = 200_000) -> GadgetCertificate:
     """Certified error and exact Lipschitz constant of a Lemma 2 gadget on [-1, 1],
-    or the a priori (proved) budget when its pieces exceed ``max_points``.
+    or method 'a priori' (use the proved budget) when its pieces exceed ``max_points``.
 
     >>> from approx.relu_approx import polyrelu_activation
     >>> c = gadget_certificate(polyrelu_activation([0, 0, 1], Fraction(1, 64)), (0, 0, 1))
-    >>> c['method'], c['error'], c['lipschitz']
+    >>> c.method, c.error, c.lipschitz
     ('certified', Fraction(1, 256), Fraction(2, 1))
     """
     from approx import act
     try:
         X, V = breakpoints_1d(gadget, (-1, 1), max_points)
-    except ValueError:
-        return {"method": "a priori", "error": None, "lipschitz": None, "pieces": None}
+    except TooManyPieces:
+        return GadgetCertificate("a priori")
     res = sup_error_1d(gadget, act.polyrelu(list(row)), (-1, 1), max_points)
-    return {"method": "certified", "error": res.bound, "attained": res.attained,
-            "lipschitz": max(_frac(abs(s)) for s in _slopes(X, V).ravel()), "pieces": len(X) - 1}
+    return GadgetCertificate("certified", res.bound, res.attained,
+                             max(_frac(abs(s)) for s in _slopes(X, V).ravel()), len(X) - 1)
 
 
-def polyrelu_net_bound(plan, gadgets, max_points: int = 200_000) -> dict:
-    """Certified sup error of ``relu_approx.polyrelu_net`` against its PolyReLU net
-    on [-1, 1]^d, by composition: sum_l gain_l tau_l with tau_l the largest
-    certified gadget error of layer l (exact pieces; the proved a priori budget
-    where a gadget has more than ``max_points`` pieces), plus Lipschitz bounds
-    of both networks (inf-norm in x) for grid margins.
+@dataclass(frozen=True)
+class PointwiseError:
+    """Exact max |target - net| over ``points`` exact points, attained at ``at``."""
 
-    >>> from approx import Net, Layer, act
-    >>> from approx.relu_approx import polyrelu_net_plan, layer_gadgets
-    >>> f = Net([Layer([[Fraction(1, 2)]], [0], act.polyrelu([0, 0, 1])), Layer([[1]], [0])])
-    >>> plan = polyrelu_net_plan(f, Fraction(1, 100)); b = polyrelu_net_bound(plan, layer_gadgets(plan))
-    >>> b['bound'] <= Fraction(1, 100), b['method']
-    (True, 'certified')
-    """
-    from approx.relu_approx import plan_error, polyrelu_activation_error
-    taus, methods, certs = [], set(), []
-    lip_net, lip_target = Fraction(1), Fraction(1)
-    for p, gad in zip(plan, gadgets):
-        worst, slope = Fraction(0), Fraction(0)
-        for row, g in gad.items():
-            c = gadget_certificate(g, row, max_points)
-            methods.add(c["method"])
-            certs.append({"layer": p["layer"], "method": c["method"], "error": c["error"], "pieces": c["pieces"]})
-            prior = polyrelu_activation_error(row, p["tau"])      # proved, <= tau
-            if c["method"] == "certified":
-                worst = max(worst, min(c["error"], prior))       # both are upper bounds
-                if slope is not None:
-                    slope = max(slope, c["lipschitz"])
-            else:                                 # proved budget, and no exact slope
-                worst = max(worst, prior)
-                slope = None
-        taus.append(worst)
-        lip_net = None if (slope is None or lip_net is None) else lip_net * p["norm"] * slope / p["R"]
-        lip_target = lip_target * p["norm"] * p["lip"]
-    bound = plan_error(plan, taus)
-    out_gain = plan[-1]["gain"]
-    return {"bound": bound, "taus": taus, "gadgets": certs,
-            "method": "certified" if methods == {"certified"} else "certified + a priori budget",
-            "lipschitz_net": None if lip_net is None else lip_net * out_gain,
-            "lipschitz_target": lip_target * out_gain}
+    max: Fraction
+    at: Fraction
+    points: int
 
 
-def pointwise_error_1d(net, target, interval, max_points: int = MAX_POINTS) -> dict:
+def pointwise_error_1d(net, target, interval, max_points: int = MAX_POINTS) -> PointwiseError:
     """Exact max of |target - net| over the breakpoints of the ReLU net ``net`` and the
     midpoints of its pieces (``target``: any Net, evaluated exactly): a lower
     bound of the sup error, exact at those points.
 
     >>> from approx import Net, Layer, act
     >>> f = Net([Layer([[1]], [0], act.relu()), Layer([[1]], [0])])
-    >>> pointwise_error_1d(abs_net_example(), f, (-1, 1))['max']
+    >>> pointwise_error_1d(abs_net_example(), f, (-1, 1)).max
     Fraction(1, 1)
     """
     X, V = breakpoints_1d(net, interval, max_points)
@@ -493,10 +474,23 @@ def pointwise_error_1d(net, target, interval, max_points: int = MAX_POINTS) -> d
     exact = target.eval_exact([(_frac(x),) for x in pts])
     errs = [abs(e[0] - _frac(v)) for e, v in zip(exact, vals)]
     k = max(range(len(errs)), key=errs.__getitem__)
-    return {"max": errs[k], "at": _frac(pts[k]), "points": len(pts)}
+    return PointwiseError(errs[k], _frac(pts[k]), len(pts))
 
 
-def sup_error_grid(net, target, n: int, lipschitz, box=(-1, 1)) -> dict:
+@dataclass(frozen=True)
+class GridError:
+    """float64 max |target - net| on a grid (``measured``, level: measured) plus a
+    Lipschitz ``margin``; ``bound`` = measured + margin."""
+
+    measured: float
+    margin: float
+    bound: float
+    points: int
+    dtype: str = "float64"
+    method: str = "measured + Lipschitz margin"
+
+
+def sup_error_grid(net, target, n: int, lipschitz, box=(-1, 1)) -> GridError:
     """For d > 1: measured max |target - net| on the uniform grid of n^d points of
     box^d (float64), plus the margin lipschitz * h / 2 (h the grid step,
     inf-norm), which makes ``bound`` an upper bound of the sup error given
@@ -504,7 +498,7 @@ def sup_error_grid(net, target, n: int, lipschitz, box=(-1, 1)) -> dict:
 
     >>> from approx import Net, Layer, act
     >>> f = Net([Layer([[1, 0]], [0], act.relu()), Layer([[1]], [0])])
-    >>> r = sup_error_grid(f, f, 5, 2); r['measured'], r['margin'], r['bound']
+    >>> r = sup_error_grid(f, f, 5, 2); r.measured, r.margin, r.bound
     (0.0, 0.5, 0.5)
     """
     d = net.d_in
@@ -524,5 +518,4 @@ def sup_error_grid(net, target, n: int, lipschitz, box=(-1, 1)) -> dict:
             pts = np.stack([axis[(k // n ** j) % n] for j in range(d)], axis=1)
             worst = max(worst, float(np.abs(net.eval(pts) - target.eval(pts)).max()))
     margin = float(lipschitz) * (hi - lo) / (n - 1) / 2
-    return {"measured": worst, "margin": margin, "bound": worst + margin, "points": total,
-            "dtype": "float64", "method": "measured + Lipschitz margin"}
+    return GridError(worst, margin, worst + margin, total)

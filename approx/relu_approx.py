@@ -16,6 +16,7 @@ Every network here is ReLU-only (hidden layers ReLU, identity output layer).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from approx import act
@@ -142,14 +143,25 @@ def levels_for(M, tol) -> int:
     return m
 
 
-def horner_plan(coeffs, eps) -> list[dict]:
+@dataclass(frozen=True)
+class HornerStep:
+    """One product of ``poly_unit_net``: y_i = a_i + t y_{i+1} by ``product_net(M, m)``
+    with a priori error ``error`` = product_error(M, m)."""
+
+    i: int
+    M: Fraction
+    m: int
+    error: Fraction
+
+
+def horner_plan(coeffs, eps) -> tuple[HornerStep, ...]:
     """Error budget of ``poly_unit_net``: one product per Horner step
     y_i = a_i + t y_{i+1} (i = r-2 .. 0; y_{r-1} = a_{r-1} + a_r t is exact),
     each with range M_i (power of two >= sum_{j>i} |a_j| + eps) and levels m_i
     so that its error is <= eps / (r - 1); errors add because |t| <= 1
     (the first product's input y_{r-1} is exact, so it needs no slack).
 
-    >>> [(s['i'], s['M'], s['m']) for s in horner_plan([0, 0, 1], Fraction(1, 64))]
+    >>> [(s.i, s.M, s.m) for s in horner_plan([0, 0, 1], Fraction(1, 64))]
     [(0, Fraction(1, 1), 4)]
     """
     a = _strip([to_fraction(c) for c in coeffs])
@@ -163,8 +175,8 @@ def horner_plan(coeffs, eps) -> list[dict]:
         slack = 0 if i == r - 2 else eps             # y_{r-1} is exact, later inputs carry <= eps
         M = pow2_at_least(max(Fraction(1), B + slack))
         m = levels_for(M, eps / (r - 1))
-        steps.append({"i": i, "M": M, "m": m, "error": product_error(M, m)})
-    return steps
+        steps.append(HornerStep(i, M, m, product_error(M, m)))
+    return tuple(steps)
 
 
 def _strip(a: list) -> list:
@@ -191,21 +203,10 @@ def poly_unit_net(coeffs, eps) -> Net:
     net = linear([[1], [a[r]]], [0, a[r - 1]])             # (t, y_{r-1})
     for s in horner_plan(a, eps):
         step = parallel(linear([[1, 0]]),
-                        sequential(product_net(s["M"], s["m"]), linear([[1]], [a[s["i"]]])),
+                        sequential(product_net(s.M, s.m), linear([[1]], [a[s.i]])),
                         nonneg=[True, False])
         net = sequential(net, step)
     return sequential(net, linear([[0, 1]]))
-
-
-def power_net(k: int, eps) -> Net:
-    """ReLU net for t^k on [0, 1] within eps (``poly_unit_net`` of e_k).
-
-    >>> power_net(3, Fraction(1, 2 ** 10)).eval_exact([(0,), (1,)])
-    [(Fraction(0, 1),), (Fraction(1, 1),)]
-    """
-    if int(k) != k or k < 1:
-        raise ValueError(f"k: must be an integer >= 1, got {k}")
-    return poly_unit_net([0] * int(k) + [1], eps)
 
 
 def poly_unit_error(coeffs, eps) -> Fraction:
@@ -214,7 +215,7 @@ def poly_unit_error(coeffs, eps) -> Fraction:
     >>> poly_unit_error([0, 0, 1], Fraction(1, 64))
     Fraction(3, 512)
     """
-    return sum((s["error"] for s in horner_plan(coeffs, eps)), Fraction(0))
+    return sum((s.error for s in horner_plan(coeffs, eps)), Fraction(0))
 
 
 def polyrelu_activation(coeffs, eps) -> Net:
@@ -272,25 +273,75 @@ def _poly_lip(a, R) -> Fraction:
     return sum((i * abs(c) * R ** (i - 1) for i, c in enumerate(a) if i), Fraction(0))
 
 
-def polyrelu_net_plan(net: Net, eps) -> list[dict]:
-    """Per hidden layer l of a PolyReLU net on [-1, 1]^d: the error budget of ``polyrelu_net``.
+@dataclass(frozen=True)
+class LayerPlan:
+    """The error budget of one hidden layer l of ``polyrelu_net`` (see ``polyrelu_net_plan``).
 
-    Keys: R (power of two >= (9/8) x the range Rt of the pre-activations, from
-    |x_k| <= 1 and the PolyReLU bounds layer by layer), norm (max row
-    sum of |W_l|), lip (max over neurons of the PolyReLU slope on [-R, R]),
-    gain (how much an output error of layer l can grow to the network output:
-    ||W_out|| prod_{k > l} lip_k ||W_k||), tau (tolerance of every neuron of
-    layer l: eps / (L gain)), rows (coefficient rows rescaled to [-1, 1]:
-    a_i R^i).  Then |net - approximant| <= sum_l gain_l tau_l <= eps, provided
-    the pre-activation errors stay within the slack R - Rt (checked; all tau
-    shrink otherwise), so every gadget sees inputs in [-1, 1].
+    R: power of two >= (9/8) x the range Rt of the pre-activations; slack: R - Rt;
+    norm: max row sum of |W_l|; W, b: the layer's exact weights; lip: max over
+    neurons of the PolyReLU slope on [-R, R]; rows: coefficient rows rescaled to
+    [-1, 1] (a_i R^i); gain: how much an output error of layer l can grow to the
+    network output, ||W_out|| prod_{k > l} lip_k ||W_k||; tau: tolerance of every
+    gadget of layer l.
+    """
+
+    layer: int
+    R: Fraction
+    slack: Fraction
+    norm: Fraction
+    W: tuple
+    b: tuple
+    lip: Fraction
+    rows: tuple
+    gain: Fraction = Fraction(0)
+    tau: Fraction = Fraction(0)
+
+
+def _layer_plan(l: int, L, Hin: Fraction) -> LayerPlan:
+    """Ranges of one hidden layer given |inputs| <= Hin (gain and tau are set later)."""
+    if L.activation.kind not in ("relu", "relu_pow", "polyrelu"):
+        raise ValueError(f"net layer {l}: activation {L.activation.kind} is not PolyReLU (relu, relu_pow, polyrelu)")
+    W, b = _exact_rows(L), list(L.exact_b())
+    rows = L.activation.as_polyrelu().rows(L.shape[0])
+    norm = max(sum(abs(w) for w in row) for row in W)
+    Rt = max(sum(abs(w) for w in row) * Hin + abs(bj) for row, bj in zip(W, b))
+    R = pow2_at_least(Rt + max(Rt / 8, Fraction(1, 1024)))     # slack R - Rt for errors
+    scaled = tuple(tuple(c * R ** i for i, c in enumerate(r)) for r in rows)
+    return LayerPlan(l, R, R - Rt, norm, tuple(tuple(row) for row in W), tuple(b),
+                     max(_poly_lip(r, R) for r in rows), scaled)
+
+
+def _with_gains(plan: list[LayerPlan], out_norm: Fraction, eps: Fraction) -> list[LayerPlan]:
+    """Set gain_l = ||W_out|| prod_{k > l} lip_k ||W_k|| and tau_l = eps / (L gain_l),
+    shrunk together when the pre-activation errors could exceed some layer's slack."""
+    gains, gain = [], out_norm
+    for p in reversed(plan):
+        gains.append(gain)
+        gain = gain * p.lip * p.norm
+    gains.reverse()
+    n = len(plan)
+    plan = [replace(p, gain=g, tau=min(Fraction(1), eps / (n * g)) if g else Fraction(1))
+            for p, g in zip(plan, gains)]
+    e, worst = Fraction(0), Fraction(0)
+    for p in plan:
+        dz = p.norm * e
+        worst = max(worst, dz / p.slack)
+        e = p.lip * dz + p.tau
+    return [replace(p, tau=p.tau / worst) for p in plan] if worst > 1 else plan
+
+
+def polyrelu_net_plan(net: Net, eps) -> tuple[LayerPlan, ...]:
+    """Per hidden layer l of a PolyReLU net on [-1, 1]^d: the error budget of
+    ``polyrelu_net`` (one ``LayerPlan`` each).  R bounds the pre-activations (from
+    |x_k| <= 1 and the PolyReLU bounds layer by layer), tau = eps / (L gain) is the
+    tolerance of every neuron of layer l.  Then |net - approximant| <= sum_l gain_l
+    tau_l <= eps, provided the pre-activation errors stay within the slack R - Rt
+    (checked; all tau shrink otherwise), so every gadget sees inputs in [-1, 1].
 
     >>> from approx import Layer, act
     >>> f = Net([Layer([[1]], [0], act.polyrelu([0, 0, 1])), Layer([[1]], [0])])
-    >>> [(p['R'], p['lip'], p['tau']) for p in polyrelu_net_plan(f, Fraction(1, 100))]
-    [(Fraction(2, 1), Fraction(4, 1), Fraction(1, 100))]
-    >>> polyrelu_net_plan(f, Fraction(1, 100))[0]['slack']
-    Fraction(1, 1)
+    >>> [(p.R, p.lip, p.tau, p.slack) for p in polyrelu_net_plan(f, Fraction(1, 100))]
+    [(Fraction(2, 1), Fraction(4, 1), Fraction(1, 100), Fraction(1, 1))]
     """
     eps = to_fraction(eps)
     if not 0 < eps <= 1:
@@ -302,55 +353,89 @@ def polyrelu_net_plan(net: Net, eps) -> list[dict]:
         raise ValueError("net: needs at least one hidden PolyReLU layer")
     plan, Hin = [], Fraction(1)
     for l, L in enumerate(hidden):
-        if L.activation.kind not in ("relu", "relu_pow", "polyrelu"):
-            raise ValueError(f"net layer {l}: activation {L.activation.kind} is not PolyReLU (relu, relu_pow, polyrelu)")
-        W, b = _exact_rows(L), list(L.exact_b())
-        a = L.activation.as_polyrelu()
-        rows = a.rows(L.shape[0])
-        norm = max(sum(abs(w) for w in row) for row in W)
-        Rt = max(sum(abs(w) for w in row) * Hin + abs(bj) for row, bj in zip(W, b))
-        R = pow2_at_least(Rt + max(Rt / 8, Fraction(1, 1024)))     # slack R - Rt for errors
-        plan.append({"layer": l, "R": R, "slack": R - Rt, "norm": norm, "W": W, "b": b,
-                     "lip": max(_poly_lip(r, R) for r in rows),
-                     "rows": [tuple(c * R ** i for i, c in enumerate(r)) for r in rows]})
-        Hin = max(_poly_abs(r, R) for r in rows)
-    out = net.layers[-1]
-    gain = max(sum(abs(w) for w in row) for row in _exact_rows(out))
-    for p in reversed(plan):
-        p["gain"] = gain
-        gain = gain * p["lip"] * p["norm"]
-    n = len(plan)
-    for p in plan:
-        p["tau"] = min(Fraction(1), eps / (n * p["gain"])) if p["gain"] else Fraction(1)
-    # pre-activation errors must stay within the slack R - Rt: shrink tau if needed
-    e, worst = Fraction(0), Fraction(0)
-    for p in plan:
-        dz = p["norm"] * e
-        worst = max(worst, dz / p["slack"])
-        e = p["lip"] * dz + p["tau"]
-    if worst > 1:
-        for p in plan:
-            p["tau"] /= worst
-    return plan
+        plan.append(_layer_plan(l, L, Hin))
+        Hin = max(_poly_abs(r, plan[-1].R) for r in L.activation.as_polyrelu().rows(L.shape[0]))
+    out_norm = max(sum(abs(w) for w in row) for row in _exact_rows(net.layers[-1]))
+    return tuple(_with_gains(plan, out_norm, eps))
 
 
 def plan_error(plan, taus=None) -> Fraction:
     """sum_l gain_l tau_l: the error bound of the approximant given each layer's
     (certified or a priori) neuron error ``taus`` (default: the plan's tau).
 
-    >>> plan_error([{'gain': Fraction(2), 'tau': Fraction(1, 8)}])
-    Fraction(1, 4)
+    >>> from approx import Layer, act
+    >>> f = Net([Layer([[1]], [0], act.polyrelu([0, 0, 1])), Layer([[1]], [0])])
+    >>> plan_error(polyrelu_net_plan(f, Fraction(1, 100)))
+    Fraction(1, 100)
     """
-    taus = [p["tau"] for p in plan] if taus is None else taus
-    return sum((p["gain"] * t for p, t in zip(plan, taus)), Fraction(0))
+    taus = [p.tau for p in plan] if taus is None else taus
+    return sum((p.gain * t for p, t in zip(plan, taus)), Fraction(0))
 
 
 def layer_gadgets(plan) -> list[dict]:
     """The ReLU gadget of every distinct coefficient row: {row: net on [-1, 1]}."""
-    out = []
-    for p in plan:
-        out.append({row: polyrelu_activation(row, p["tau"]) for row in dict.fromkeys(p["rows"])})
-    return out
+    return [{row: polyrelu_activation(row, p.tau) for row in dict.fromkeys(p.rows)} for p in plan]
+
+
+@dataclass(frozen=True)
+class CompositionBound:
+    """Certified sup error of ``polyrelu_net`` against its PolyReLU net on [-1, 1]^d.
+
+    bound: sum_l gain_l taus_l; taus: per layer, the largest gadget error used;
+    gadgets: per layer, the ``GadgetCertificate`` of every distinct row; method:
+    'certified' or 'certified + a priori budget'; lipschitz_net (None when a
+    gadget was not certified) and lipschitz_target: inf-norm Lipschitz bounds of
+    the ReLU net and of the PolyReLU net, for grid margins.
+    """
+
+    bound: Fraction
+    taus: tuple
+    gadgets: tuple
+    method: str
+    lipschitz_net: Fraction | None
+    lipschitz_target: Fraction
+
+
+def _layer_error(p: LayerPlan, certs) -> tuple:
+    """(largest gadget error, largest exact gadget slope or None) of one layer: the
+    certified error where certified (never above the proved budget), else the budget."""
+    worst, slope = Fraction(0), Fraction(0)
+    for row, c in certs:
+        prior = polyrelu_activation_error(row, p.tau)      # proved, <= tau
+        if c.method == "certified":
+            worst = max(worst, min(c.error, prior))        # both are upper bounds
+            slope = None if slope is None else max(slope, c.lipschitz)
+        else:
+            worst, slope = max(worst, prior), None
+    return worst, slope
+
+
+def polyrelu_net_bound(plan, gadgets, max_points: int = 200_000) -> CompositionBound:
+    """Composition bound of ``polyrelu_net``: sum_l gain_l tau_l with tau_l the largest
+    certified gadget error of layer l (``approx.certify.gadget_certificate``: exact
+    pieces; the proved a priori budget where a gadget has more than ``max_points``
+    pieces), plus Lipschitz bounds of both networks (inf-norm in x).
+
+    >>> from approx import Layer, act
+    >>> f = Net([Layer([[Fraction(1, 2)]], [0], act.polyrelu([0, 0, 1])), Layer([[1]], [0])])
+    >>> plan = polyrelu_net_plan(f, Fraction(1, 100)); b = polyrelu_net_bound(plan, layer_gadgets(plan))
+    >>> b.bound <= Fraction(1, 100), b.method
+    (True, 'certified')
+    """
+    from approx.certify import gadget_certificate
+    taus, certs, lip_net, lip_target = [], [], Fraction(1), Fraction(1)
+    for p, gad in zip(plan, gadgets):
+        layer = tuple((row, gadget_certificate(g, row, max_points)) for row, g in gad.items())
+        worst, slope = _layer_error(p, layer)
+        taus.append(worst)
+        certs.append(tuple(c for _, c in layer))
+        lip_net = None if (slope is None or lip_net is None) else lip_net * p.norm * slope / p.R
+        lip_target = lip_target * p.norm * p.lip
+    methods = {c.method for layer in certs for c in layer}
+    out_gain = plan[-1].gain
+    return CompositionBound(plan_error(plan, taus), tuple(taus), tuple(certs),
+                            "certified" if methods == {"certified"} else "certified + a priori budget",
+                            None if lip_net is None else lip_net * out_gain, lip_target * out_gain)
 
 
 def polyrelu_net(net: Net, eps, plan=None, gadgets=None) -> Net:
@@ -370,9 +455,9 @@ def polyrelu_net(net: Net, eps, plan=None, gadgets=None) -> Net:
     gadgets = gadgets if gadgets is not None else layer_gadgets(plan)
     h = None
     for p, gad in zip(plan, gadgets):
-        R = p["R"]
-        parts = [sequential(linear([[w / R for w in p["W"][j]]], [p["b"][j] / R]), gad[row])
-                 for j, row in enumerate(p["rows"])]
+        R = p.R
+        parts = [sequential(linear([[w / R for w in p.W[j]]], [p.b[j] / R]), gad[row])
+                 for j, row in enumerate(p.rows)]
         stage = parallel(*parts)
         h = stage if h is None else sequential(h, stage)
     out = net.layers[-1]

@@ -11,6 +11,7 @@ from approx.certify import (breakpoints_1d, count_pieces_1d, max_slope_1d, piece
                             single_thread, sup_error_1d, sup_error_grid)
 from approx.random_nets import random_net
 from approx.compose import linear, sequential
+from approx.pieces import TooManyPieces
 from approx.relu_approx import product_net, square_net
 
 seeds = st.integers(0, 2 ** 32 - 1)
@@ -96,14 +97,14 @@ def test_max_slope_and_pointwise():
     assert max_slope_1d(square_net(4), (0, 1)) == Fraction(31, 16)
     f = Net([Layer([[1]], [0], act.relu_pow(2)), Layer([[1]], [0])])
     pw = pointwise_error_1d(square_net(3), f, (0, 1))
-    assert pw["max"] == Fraction(1, 256)                      # at the piece midpoints
+    assert pw.max == Fraction(1, 256)                      # at the piece midpoints
 
 
 def test_grid_with_margin_is_an_upper_bound():
     f = Net([Layer([[1, 1]], [0], act.relu()), Layer([[1]], [0])])
     g = Net([Layer([[1, 1]], [Fraction(-1, 8)], act.relu()), Layer([[1]], [0])])
     r = sup_error_grid(g, f, 9, 4)
-    assert r["measured"] == 0.125 and r["margin"] == 0.5 and r["bound"] >= 0.125
+    assert r.measured == 0.125 and r.margin == 0.5 and r.bound >= 0.125
 
 
 def test_bad_input():
@@ -115,7 +116,7 @@ def test_bad_input():
         count_pieces_1d(sq, (0, 1))
     with pytest.raises(ValueError, match="interval"):
         count_pieces_1d(square_net(2), (1, 0))
-    with pytest.raises(ValueError, match="max_points"):
+    with pytest.raises(TooManyPieces, match="exceed the budget"):
         count_pieces_1d(square_net(8), (0, 1), max_points=16)
     with pytest.raises(ValueError, match="per-neuron"):
         sup_error_1d(square_net(2), act.polyrelu([[0, 1], [0, 2]]), (0, 1))

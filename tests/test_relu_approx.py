@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from approx import Layer, Net, act
-from approx.certify import pointwise_error_1d, polyrelu_net_bound, single_thread, sup_error_1d
+from approx.certify import pointwise_error_1d, single_thread, sup_error_1d
 from approx.relu_approx import (horner_plan, layer_gadgets, polyrelu_activation, polyrelu_activation_error,
-                                polyrelu_net, polyrelu_net_plan, product_error, product_net, square_error,
-                                square_net)
+                                polyrelu_net, polyrelu_net_bound, polyrelu_net_plan, product_error, product_net,
+                                square_error, square_net)
 
 dyadic = st.integers(-256, 256).map(lambda k: Fraction(k, 256))
 coef = st.integers(-8, 8).map(lambda k: Fraction(k, 8))
@@ -77,7 +77,7 @@ def test_large_coefficients_by_wider_ranges():
     eps = Fraction(1, 1000)
     g = polyrelu_activation(a, eps)
     assert sup_error_1d(g, act.polyrelu(a), (-1, 1)).bound <= eps
-    assert max(s["M"] for s in horner_plan(a, eps)) == 16
+    assert max(s.M for s in horner_plan(a, eps)) == 16
 
 
 def test_size_grows_linearly_in_log_eps():
@@ -104,9 +104,9 @@ def test_polyrelu_net_certified_in_1d(per_neuron, kinds):
     g = polyrelu_net(f, eps, plan, gad)
     assert g.activations() == {"relu"}
     cert = polyrelu_net_bound(plan, gad)
-    assert cert["method"] == "certified" and cert["bound"] <= eps
+    assert cert.method == "certified" and cert.bound <= eps
     pw = pointwise_error_1d(g, f, (-1, 1))
-    assert pw["max"] <= cert["bound"]                        # exact values at every breakpoint
+    assert pw.max <= cert.bound                        # exact values at every breakpoint
 
 
 def test_polyrelu_net_in_2d_on_a_grid():
@@ -123,8 +123,8 @@ def test_polyrelu_net_in_2d_on_a_grid():
 def test_plan_tolerances_shrink_with_depth_and_gain():
     f = _small_polyrelu(False)
     plan = polyrelu_net_plan(f, Fraction(1, 100))
-    assert sum(p["gain"] * p["tau"] for p in plan) <= Fraction(1, 100)
-    assert all(p["R"] >= 1 and p["slack"] > 0 for p in plan)
+    assert sum(p.gain * p.tau for p in plan) <= Fraction(1, 100)
+    assert all(p.R >= 1 and p.slack > 0 for p in plan)
 
 
 def test_bad_input():
