@@ -91,13 +91,13 @@ class Spec:
 
 
 def known_activations() -> tuple[str, ...]:
-    """Activation names the training engine accepts (approx.fit.ACTIVATIONS).
+    """Activation names the training engine accepts (approx.act.NAMES).
 
     >>> "polynorm3" in known_activations()
     True
     """
-    from approx import fit
-    return tuple(fit.ACTIVATIONS)
+    from approx import act
+    return act.NAMES
 
 
 def load(path) -> Spec:
