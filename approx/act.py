@@ -18,7 +18,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from approx import activations as _f
+from approx import activations as pointwise  # the arithmetic of each kind (numpy, torch, exact)
 from approx.rational import float_exact, to_float, to_fraction  # noqa: F401  (exact values: approx.rational)
 
 
@@ -143,11 +143,11 @@ class Activation:
             return z
         k = self.relu_power
         if k is not None:  # fast path: relu, relu_pow and shared polyrelu e_k
-            return _f.relu(z) if k == 1 else _f.relu_pow(z, k)
+            return pointwise.relu(z) if k == 1 else pointwise.relu_pow(z, k)
         c = self.float_coeffs()
         if hasattr(z, "new_tensor"):
             c = z.new_tensor(c)
-        return (_f.poly if self.kind == "poly" else _f.polyrelu)(z, c)
+        return (pointwise.poly if self.kind == "poly" else pointwise.polyrelu)(z, c)
 
     def apply_exact(self, v, neuron: int = 0, row=None):
         """Apply to one exact value (Fraction or fmpq) of neuron ``neuron``.
@@ -156,22 +156,22 @@ class Activation:
         if self.kind == "identity":
             return v
         if self.kind == "relu":
-            return _f.relu(v)
+            return pointwise.relu(v)
         if self.kind == "relu_pow":
-            return _f.relu_pow(v, self.k)
+            return pointwise.relu_pow(v, self.k)
         if row is None:
             row = self.coeffs[neuron] if self.per_neuron else self.coeffs
-        return (_f.poly if self.kind == "poly" else _f.polyrelu)(v, row)
+        return (pointwise.poly if self.kind == "poly" else pointwise.polyrelu)(v, row)
 
     def apply_sympy(self, e, neuron: int = 0):
         import sympy
         if self.kind == "identity":
             return e
         if self.kind in ("relu", "relu_pow"):
-            return _f.relu_pow(e, 1 if self.kind == "relu" else self.k)
+            return pointwise.relu_pow(e, 1 if self.kind == "relu" else self.k)
         row = [sympy.Rational(c.numerator, c.denominator) for c in
                (self.coeffs[neuron] if self.per_neuron else self.coeffs)]
-        return (_f.poly if self.kind == "poly" else _f.polyrelu)(e, row)
+        return (pointwise.poly if self.kind == "poly" else pointwise.polyrelu)(e, row)
 
 
 def identity() -> Activation:

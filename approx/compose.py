@@ -180,20 +180,20 @@ def parallel(*nets: Net, nonneg=False) -> Net:
     layers = []
     for l in range(depth):
         ent, b, ro, co = {}, [], 0, 0
-        coeff_rows = []
+        acts = []
         for k, n in enumerate(padded):
             L = n.layers[l]
             c0 = 0 if l == 0 else co
             for (i, j), v in entries(L).items():
                 ent[(ro + i, c0 + j)] = v
             b += list(L.exact_b())
-            coeff_rows.append(L.activation)
+            acts.append(L.activation)
             ro += L.shape[0]
             if l > 0:
                 co += L.shape[1]
-        kinds = {a.kind for a in coeff_rows}
+        kinds = {a.kind for a in acts}
         if len(kinds) != 1 or kinds - {"relu", "identity"}:
             raise ValueError(f"parallel: layer {l} mixes activations {sorted(kinds)}; only relu/identity stacks")
         cols = d if l == 0 else co
-        layers.append(make_layer(ent, (ro, cols), b, coeff_rows[0]))
+        layers.append(make_layer(ent, (ro, cols), b, acts[0]))
     return Net(layers)

@@ -30,7 +30,8 @@ import scipy.sparse as sp
 
 import flint
 
-from approx import act, activations
+from approx import act
+from approx import activations as pointwise  # the arithmetic of each kind (numpy, torch, exact)
 from approx.act import Activation
 from approx.rational import to_float, to_fmpq, to_fraction
 
@@ -303,7 +304,7 @@ class Net:
             elif a.kind == "relu_pow":
                 h = z ** a.k
             else:  # sum |c_i| z^i bounds both poly and polyrelu for z >= 0
-                h = activations.poly(z, np.abs(a.float_coeffs()))
+                h = pointwise.poly(z, np.abs(a.float_coeffs()))
         return h
 
     # exact ---------------------------------------------------------------------

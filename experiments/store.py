@@ -52,7 +52,6 @@ COLUMNS = {
     # runs trained from the Theorem 3 construction (init = "construction"; else "random" or NULL)
     "init": "TEXT", "init_test_rmse": "REAL", "init_test_linf": "REAL",
 }
-STATUSES = ("ok", "failed", "diverged")   # only "ok" runs enter slope fits by default
 LEASES = "leases (grp TEXT PRIMARY KEY, owner TEXT NOT NULL, heartbeat REAL NOT NULL, claimed REAL NOT NULL)"
 JSON_COLUMNS = ("config", "history", "phase_rmse")
 # columns newer than the first schema: an older store gains them (NULL) when next written
