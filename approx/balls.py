@@ -10,7 +10,7 @@ from __future__ import annotations
 import flint
 import sympy
 
-from approx.interval import decide, three_valued
+from approx.interval import condition, decide
 from approx.sincd import SincD
 
 
@@ -124,17 +124,13 @@ def _ipow(b, k: int):
 
 
 def _arb_cond(c):
-    if c is sympy.true:
-        return lambda env: True
-    if c is sympy.false:
-        return lambda env: False
-    if isinstance(c, (sympy.And, sympy.Or)):
-        return three_valued(c, [_arb_cond(a) for a in c.args])
-    if isinstance(c, sympy.Rel):
-        diff, op = _arb(c.lhs - c.rhs), c.rel_op
+    return condition(c, _relation, "ball")
 
-        def rel(env):
-            v = diff(env)
-            return decide(op, v, v) if v.is_finite() else None     # a ball compares as its whole range
-        return rel
-    raise ArithmeticError(f"no ball rule for condition {c}")
+
+def _relation(c):
+    diff, op = _arb(c.lhs - c.rhs), c.rel_op
+
+    def rel(env):
+        v = diff(env)
+        return decide(op, v, v) if v.is_finite() else None     # a ball compares as its whole range
+    return rel

@@ -273,29 +273,43 @@ def three_valued(c, parts):
     return combine
 
 
-def compile_cond(c):
-    """A closure env -> True (holds on the whole box), False (nowhere) or None (unknown)."""
+def condition(c, relation, rules: str = "interval"):
+    """A closure env -> True (``c`` holds on all of env), False (nowhere) or None (unknown):
+    And / Or / Not in three-valued logic over ``relation(rel)``, the compiled relations.
+
+    >>> x = sympy.Symbol("x0", real=True)
+    >>> compile_cond(sympy.Not(x < 2) | (x > 5))({x: iv.mpf([0, 1])})
+    False
+    """
     if c is sympy.true:
         return lambda env: True
     if c is sympy.false:
         return lambda env: False
     if isinstance(c, (sympy.And, sympy.Or)):
-        return three_valued(c, [compile_cond(a) for a in c.args])
+        return three_valued(c, [condition(a, relation, rules) for a in c.args])
     if isinstance(c, sympy.Not):
-        inner = compile_cond(c.args[0])
+        inner = condition(c.args[0], relation, rules)
         return lambda env: (lambda v: None if v is None else not v)(inner(env))
     if isinstance(c, sympy.Rel):
-        diff = compile_iv(c.lhs - c.rhs)
-        op = c.rel_op
+        return relation(c)
+    raise ArithmeticError(f"no {rules} rule for condition {c}")
 
-        def rel(env):
-            try:
-                v = diff(env)
-            except ArithmeticError:
-                return None
-            return decide(op, v.a, v.b)
-        return rel
-    raise ArithmeticError(f"no interval rule for condition {c}")
+
+def compile_cond(c):
+    """A closure env -> True (holds on the whole box), False (nowhere) or None (unknown)."""
+    return condition(c, _relation)
+
+
+def _relation(c):
+    diff, op = compile_iv(c.lhs - c.rhs), c.rel_op
+
+    def rel(env):
+        try:
+            v = diff(env)
+        except ArithmeticError:
+            return None
+        return decide(op, v.a, v.b)
+    return rel
 
 
 def _halfspaces(c, negate: bool, symbols):
