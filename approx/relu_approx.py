@@ -259,8 +259,6 @@ def polyrelu_activation_error(coeffs, eps) -> Fraction:
 # ------------------------------------------------------------- Theorem 2 ----
 def _exact_rows(L):
     """Rows of a layer as lists of exact Fractions (dense view)."""
-    if L.sparse:
-        return [[Fraction(float(v)) for v in row] for row in L.W.toarray()]
     return [list(row) for row in L.exact_W()]
 
 
