@@ -12,63 +12,23 @@ single definitions of ``approx.activations``.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cached_property
 from fractions import Fraction
 
 import numpy as np
 
-from approx import activations as _f
+from approx import activations as pointwise  # the arithmetic of each kind (numpy, torch, exact)
+from approx.rational import float_exact, to_float, to_fraction  # noqa: F401  (exact values: approx.rational)
 
-KINDS = ("identity", "relu", "relu_pow", "poly", "polyrelu")
 
+def read_coeffs(coeffs, name: str) -> tuple:
+    """Exact coefficient vector (1-D: a tuple of Fractions) or table (2-D: a tuple of rows),
+    low -> high; ValueError naming ``name`` otherwise.
 
-def to_fraction(v) -> Fraction:
-    """Exact rational value of an int (any size), Fraction, fmpq/fmpz or finite float (no rounding).
-
-    >>> to_fraction(2**70 + 1) - 2**70, to_fraction(0.5)
-    (Fraction(1, 1), Fraction(1, 2))
+    >>> read_coeffs([0, 0.5], "a"), read_coeffs([[1], [2]], "a")
+    ((Fraction(0, 1), Fraction(1, 2)), ((Fraction(1, 1),), (Fraction(2, 1),)))
     """
-    if isinstance(v, Fraction):
-        return v
-    if isinstance(v, (int, np.integer, np.bool_)):
-        return Fraction(int(v))
-    if isinstance(v, (float, np.floating)):
-        if not math.isfinite(float(v)):
-            raise ValueError(f"non-finite value {v}")
-        return Fraction(float(v))
-    if hasattr(v, "p") and hasattr(v, "q"):  # flint.fmpq
-        return Fraction(int(v.p), int(v.q))
-    if type(v).__name__ == "fmpz":  # flint.fmpz
-        return Fraction(int(v))
-    raise ValueError(f"cannot read {v!r} ({type(v).__name__}) as a rational number")
-
-
-def to_float(v) -> float:
-    """float64 copy of an exact rational (int, Fraction, fmpq or float): the nearest double,
-    +-inf beyond the float64 range (never raises). Use it for float evaluation only.
-
-    >>> to_float(Fraction(1, 3)), to_float(Fraction(10 ** 400)), to_float(Fraction(1, 10 ** 400))
-    (0.3333333333333333, inf, 0.0)
-    """
-    try:
-        return float(v)
-    except OverflowError:
-        return math.copysign(math.inf, 1 if v > 0 else -1)
-
-
-def float_exact(v) -> bool:
-    """True when the float64 copy of the rational ``v`` is exactly ``v``.
-
-    >>> float_exact(2 ** 53), float_exact(2 ** 53 + 1), float_exact(Fraction(1, 10 ** 400))
-    (True, False, False)
-    """
-    f = to_float(v)
-    return math.isfinite(f) and Fraction(f) == v
-
-
-def _coeff_tuple(coeffs, name):
     arr = coeffs.tolist() if isinstance(coeffs, np.ndarray) else coeffs
     if hasattr(arr, "detach"):
         arr = arr.detach().cpu().tolist()
@@ -183,11 +143,11 @@ class Activation:
             return z
         k = self.relu_power
         if k is not None:  # fast path: relu, relu_pow and shared polyrelu e_k
-            return _f.relu(z) if k == 1 else _f.relu_pow(z, k)
+            return pointwise.relu(z) if k == 1 else pointwise.relu_pow(z, k)
         c = self.float_coeffs()
         if hasattr(z, "new_tensor"):
             c = z.new_tensor(c)
-        return (_f.poly if self.kind == "poly" else _f.polyrelu)(z, c)
+        return (pointwise.poly if self.kind == "poly" else pointwise.polyrelu)(z, c)
 
     def apply_exact(self, v, neuron: int = 0, row=None):
         """Apply to one exact value (Fraction or fmpq) of neuron ``neuron``.
@@ -196,22 +156,22 @@ class Activation:
         if self.kind == "identity":
             return v
         if self.kind == "relu":
-            return _f.relu(v)
+            return pointwise.relu(v)
         if self.kind == "relu_pow":
-            return _f.relu_pow(v, self.k)
+            return pointwise.relu_pow(v, self.k)
         if row is None:
             row = self.coeffs[neuron] if self.per_neuron else self.coeffs
-        return (_f.poly if self.kind == "poly" else _f.polyrelu)(v, row)
+        return (pointwise.poly if self.kind == "poly" else pointwise.polyrelu)(v, row)
 
     def apply_sympy(self, e, neuron: int = 0):
         import sympy
         if self.kind == "identity":
             return e
         if self.kind in ("relu", "relu_pow"):
-            return _f.relu_pow(e, 1 if self.kind == "relu" else self.k)
+            return pointwise.relu_pow(e, 1 if self.kind == "relu" else self.k)
         row = [sympy.Rational(c.numerator, c.denominator) for c in
                (self.coeffs[neuron] if self.per_neuron else self.coeffs)]
-        return (_f.poly if self.kind == "poly" else _f.polyrelu)(e, row)
+        return (pointwise.poly if self.kind == "poly" else pointwise.polyrelu)(e, row)
 
 
 def identity() -> Activation:
@@ -233,7 +193,7 @@ def relu_pow(k: int) -> Activation:
 
 def poly(coeffs) -> Activation:
     """x -> sum_i c_i x^i; ``coeffs`` low -> high, 1-D (shared) or 2-D (per neuron)."""
-    return Activation("poly", _coeff_tuple(coeffs, "poly"))
+    return Activation("poly", read_coeffs(coeffs, "poly"))
 
 
 def polyrelu(coeffs) -> Activation:
@@ -242,4 +202,45 @@ def polyrelu(coeffs) -> Activation:
     >>> polyrelu([[0, 1], [0, 2]]).per_neuron
     True
     """
-    return Activation("polyrelu", _coeff_tuple(coeffs, "polyrelu"))
+    return Activation("polyrelu", read_coeffs(coeffs, "polyrelu"))
+
+
+# -- names of the trained activations ---------------------------------------------
+# The training engine (approx.fit) and the sweeps name a model's hidden activation by a
+# string; ``parse_name`` is the one reader of those strings.
+
+NAMES = ("relu", "relu2", "gelu", "silu", "tanh",
+         "polyrelu2", "polyrelu3", "polyrelu4",
+         "polyrelu2n", "polyrelu3n", "polyrelu4n",
+         "polynorm2", "polynorm3", "polynorm4")
+
+
+@dataclass(frozen=True)
+class Name:
+    """A parsed activation name: ``kind`` (relu, relu2, gelu, silu, tanh, polyrelu, polynorm),
+    ``order`` (r of PolyReLU / PolyNorm, else 0) and ``per_neuron`` (PolyReLU with one
+    coefficient row per neuron: the trailing "n")."""
+
+    kind: str
+    order: int
+    per_neuron: bool
+
+    @property
+    def degree(self) -> int | None:
+        """Degree of a piecewise-polynomial activation (relu 1, relu2 2, polyrelu r); None for
+        the others (gelu, silu, tanh, and PolyNorm, whose normalisation makes a network smooth)."""
+        return {"relu": 1, "relu2": 2, "polyrelu": self.order}.get(self.kind)
+
+
+def parse_name(name: str) -> Name:
+    """Read an activation name of ``NAMES``; ValueError naming the field otherwise.
+
+    >>> parse_name("polyrelu3n"), parse_name("tanh").degree, parse_name("relu2").degree
+    (Name(kind='polyrelu', order=3, per_neuron=True), None, 2)
+    """
+    if name not in NAMES:
+        raise ValueError(f"activation: unknown {name!r}; known: {', '.join(NAMES)}")
+    for kind in ("polyrelu", "polynorm"):
+        if name.startswith(kind):
+            return Name(kind, int(name[len(kind)]), name.endswith("n") and kind == "polyrelu")
+    return Name(name, 0, False)

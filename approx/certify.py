@@ -37,6 +37,7 @@ import scipy.sparse as sp
 
 from approx.act import Activation, to_fraction
 from approx.pieces import TooManyPieces
+from approx.rational import to_fmpq
 
 MAX_POINTS = 4_000_000
 
@@ -53,10 +54,7 @@ def single_thread():
 
 
 def _q(v) -> "flint.fmpq":
-    if isinstance(v, flint.fmpq):
-        return v
-    f = to_fraction(v)
-    return flint.fmpq(f.numerator, f.denominator)
+    return to_fmpq(v)
 
 
 def _f(q) -> float:
@@ -87,19 +85,12 @@ def _check_net(net, where: str):
 
 
 def _frac(q) -> Fraction:
-    return Fraction(int(q.p), int(q.q))
+    return to_fraction(q)
 
 
 def _layer_rows(L):
     """Per output row: list of (input index, fmpq weight); and the fmpq biases."""
-    if L.sparse:
-        W = L.W
-        rows = [[(int(W.indices[k]), _q(float(W.data[k]))) for k in range(W.indptr[i], W.indptr[i + 1])]
-                for i in range(W.shape[0])]
-    else:
-        Wx, nz = L.exact_W(), L.nonzero_mask()       # nonzeros decided on the exact weights
-        rows = [[(int(j), _q(Wx[i, j])) for j in np.flatnonzero(nz[i])] for i in range(L.shape[0])]
-    return rows, [_q(v) for v in L.exact_b()]
+    return [[(j, _q(w)) for j, w in row] for row in L.rows()], [_q(v) for v in L.exact_b()]
 
 
 def _affine(rows, b, H, P):

@@ -25,24 +25,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from approx import act
-from approx.act import float_exact, to_fraction
+from approx.rational import float_exact, to_fraction
 from approx.net import Layer, Net
 
 SPARSE_MIN = 1024   # layers with out*in above this are stored sparse when exact in float64
 
 
-def _entries(L: Layer) -> dict:
-    """{(i, j): Fraction} for the nonzero weights of a layer (exact)."""
-    if L.sparse:
-        W = L.W
-        out = {}
-        for i in range(W.shape[0]):
-            for k in range(W.indptr[i], W.indptr[i + 1]):
-                out[(i, int(W.indices[k]))] = Fraction(float(W.data[k]))
-        return out
-    Wx = L.exact_W()
-    rows, cols = np.nonzero(L.nonzero_mask())     # decided on the exact values, not the float copy
-    return {(int(i), int(j)): Wx[i, j] for i, j in zip(rows, cols)}
+def entries(L: Layer) -> dict:
+    """{(i, j): Fraction} of the nonzero exact weights of a layer (``Layer.rows`` keyed by position).
+
+    >>> entries(Layer([[0, 2], [Fraction(1, 3), 0]], [0, 0]))
+    {(0, 1): Fraction(2, 1), (1, 0): Fraction(1, 3)}
+    """
+    return {(i, j): w for i, row in enumerate(L.rows()) for j, w in row}
 
 
 def make_layer(entries: dict, shape, b, activation, sparse: bool | None = None) -> Layer:
@@ -119,7 +114,7 @@ def sequential(*nets: Net) -> Net:
         if first.shape[1] != last.shape[0]:
             raise ValueError(f"sequential: network {k} takes {first.shape[1]} inputs but network {k - 1} "
                              f"gives {last.shape[0]}")
-        A, B = _entries(first), _entries(last)
+        A, B = entries(first), entries(last)
         W = _matmul(A, B)
         bl = last.exact_b()
         b = list(first.exact_b())
@@ -185,20 +180,20 @@ def parallel(*nets: Net, nonneg=False) -> Net:
     layers = []
     for l in range(depth):
         ent, b, ro, co = {}, [], 0, 0
-        coeff_rows = []
+        acts = []
         for k, n in enumerate(padded):
             L = n.layers[l]
             c0 = 0 if l == 0 else co
-            for (i, j), v in _entries(L).items():
+            for (i, j), v in entries(L).items():
                 ent[(ro + i, c0 + j)] = v
             b += list(L.exact_b())
-            coeff_rows.append(L.activation)
+            acts.append(L.activation)
             ro += L.shape[0]
             if l > 0:
                 co += L.shape[1]
-        kinds = {a.kind for a in coeff_rows}
+        kinds = {a.kind for a in acts}
         if len(kinds) != 1 or kinds - {"relu", "identity"}:
             raise ValueError(f"parallel: layer {l} mixes activations {sorted(kinds)}; only relu/identity stacks")
         cols = d if l == 0 else co
-        layers.append(make_layer(ent, (ro, cols), b, coeff_rows[0]))
+        layers.append(make_layer(ent, (ro, cols), b, acts[0]))
     return Net(layers)

@@ -35,17 +35,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+import flint
 import numpy as np
 
 from approx import act
-from approx.act import Activation, float_exact
-from approx.compose import _entries, make_layer
+from approx.act import Activation
+from approx.compose import make_layer
 from approx.net import Layer, Net
-
-try:
-    import flint
-except ImportError:  # pragma: no cover
-    flint = None
+from approx.rational import float_exact, to_fmpq, to_fraction
 
 
 @dataclass(frozen=True)
@@ -104,9 +101,9 @@ def vandermonde_weights(a, g) -> list[tuple[Fraction, Fraction]]:
         return [(Fraction(1), mu)] if mu else []
     n = len(S)
     V = flint.fmpq_mat(n, n, [flint.fmpq(t) ** i for i in S for t in range(1, n + 1)])
-    rhs = flint.fmpq_mat(n, 1, [flint.fmpq((g[i] / a[i]).numerator, (g[i] / a[i]).denominator) for i in S])
+    rhs = flint.fmpq_mat(n, 1, [to_fmpq(g[i] / a[i]) for i in S])
     lam = V.solve(rhs).entries()
-    return [(Fraction(t), Fraction(int(l.p), int(l.q))) for t, l in zip(range(1, n + 1), lam) if l != 0]
+    return [(Fraction(t), to_fraction(l)) for t, l in zip(range(1, n + 1), lam) if l != 0]
 
 
 def shared_coeffs_for(layer: Layer) -> tuple:
@@ -155,10 +152,7 @@ def _terms(layer: Layer, shared_a):
 
 def _rows(M: Layer):
     """Exact rows of a layer: (list of {col: Fraction}, bias list)."""
-    rows = [{} for _ in range(M.shape[0])]
-    for (i, j), v in _entries(M).items():
-        rows[i][j] = v
-    return rows, list(M.exact_b())
+    return [dict(row) for row in M.rows()], list(M.exact_b())
 
 
 def _make_layer(rows, b, n_in, activation, sparse: bool) -> Layer:
@@ -191,7 +185,7 @@ def to_polyrelu(net: Net, shared: bool = True, coeffs=None) -> Net:
     if coeffs is not None:
         if not shared:
             raise ValueError("coeffs: a forced coefficient vector needs shared=True")
-        forced = act._coeff_tuple(coeffs, "coeffs")
+        forced = act.read_coeffs(coeffs, "coeffs")
         if forced and isinstance(forced[0], tuple):
             raise ValueError("coeffs: a forced coefficient vector is 1-D (one shared vector), got a 2-D table")
     layers = list(net.layers)

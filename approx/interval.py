@@ -29,79 +29,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import sympy
 from mpmath import iv, mpf
 
-
-class SincD(sympy.Function):
-    """SincD(k, u) = d^k/du^k (sin(u)/u), continued at u = 0
-    = integral_0^1 t^k cos(t u + k pi/2) dt; SincD(0, u) is sin(u)/u with value 1 at 0.
-
-    >>> u = sympy.Symbol("u", real=True)
-    >>> SincD(0, u).diff(u), SincD(0, 0), SincD(2, 0)
-    (SincD(1, u), 1, -1/3)
-    """
-
-    @classmethod
-    def eval(cls, k, u):
-        if u.is_zero and k.is_Integer:
-            k = int(k)
-            return sympy.Integer(0) if k % 2 else sympy.Rational((-1) ** (k // 2), k + 1)
-        if u.is_Number and u != 0 and k.is_Integer:
-            v = sympy.Dummy("v")
-            return sympy.diff(sympy.sin(v) / v, v, int(k)).subs(v, u)
-        return None
-
-    def fdiff(self, argindex=2):
-        if argindex != 2:
-            raise sympy.ArgumentIndexError(self, argindex)
-        return SincD(self.args[0] + 1, self.args[1])
-
-
-def _sincd_np(k, u):
-    """float64 SincD(k, u): series for |u| < 1/2, the closed form elsewhere."""
-    k = int(k)
-    u = np.asarray(u, dtype=np.float64)
-    small = np.abs(u) < 0.5
-    us = np.where(small, u, 0.0)
-    ser = np.zeros_like(us)
-    for m in range(k // 2 + (k % 2), k // 2 + 14):     # sum over 2m >= k of the sin(u)/u series
-        if 2 * m < k:
-            continue
-        c = (-1) ** m * math.factorial(2 * m) / math.factorial(2 * m - k) / math.factorial(2 * m + 1)
-        ser = ser + c * us ** (2 * m - k)
-    v = sympy.Symbol("v")
-    closed = sympy.lambdify(v, sympy.diff(sympy.sin(v) / v, v, k), "numpy")
-    with np.errstate(all="ignore"):
-        big = closed(np.where(small, 1.0, u))
-    return np.where(small, ser, big)
-
-
-NUMPY_FUNCS = {"SincD": _sincd_np}
-
-
-def rewrite_special(e):
-    """sin(u)/u (times a constant) and sympy.sinc(u) as SincD(0, u), so that the removable
-    singularity at u = 0 gets a finite value and finite interval enclosures.
-
-    >>> x = sympy.Symbol("x0", real=True)
-    >>> rewrite_special(sympy.sin(3 * x) / x)
-    3*SincD(0, 3*x0)
-    """
-    e = e.replace(lambda t: isinstance(t, sympy.sinc), lambda t: SincD(0, t.args[0]))
-
-    def match(t):
-        if not isinstance(t, sympy.Mul):
-            return None
-        for f in t.args:
-            if isinstance(f, sympy.sin) and f.args[0].free_symbols:
-                u = f.args[0]
-                c = sympy.cancel(t / f * u)
-                if not c.free_symbols:
-                    return c * SincD(0, u)
-        return None
-    return e.replace(lambda t: match(t) is not None, match)
+from approx.sincd import SincD
 
 
 def _finite(v, e):
@@ -309,7 +240,26 @@ def affine(g, symbols):
     return cs, c0
 
 
-def _three_valued(c, parts):
+def decide(op: str, lo, hi):
+    """Whether ``v op 0`` holds for every v in [lo, hi] (an enclosure): True, False (for no v)
+    or None (unknown). ``lo``, ``hi`` compare with 0 (numbers, or one arb ball for both).
+
+    >>> decide(">", 0.5, 2.0), decide(">", -1.0, 0.0), decide("<=", -1.0, 1.0), decide("==", 0, 0)
+    (True, False, None, True)
+    """
+    if op in (">=", ">"):
+        return True if (lo > 0 or (op == ">=" and lo >= 0)) else (False if (hi < 0 or (op == ">" and hi <= 0)) else None)
+    if op in ("<=", "<"):
+        return True if (hi < 0 or (op == "<=" and hi <= 0)) else (False if (lo > 0 or (op == "<" and lo >= 0)) else None)
+    zero = lo == hi == 0
+    if op == "==":
+        return False if (lo > 0 or hi < 0) else (True if zero else None)
+    if op == "!=":
+        return True if (lo > 0 or hi < 0) else (False if zero else None)
+    return None
+
+
+def three_valued(c, parts):
     """And / Or of closures env -> True, False or None (unknown), in three-valued logic."""
     want = isinstance(c, sympy.And)
 
@@ -323,37 +273,43 @@ def _three_valued(c, parts):
     return combine
 
 
-def compile_cond(c):
-    """A closure env -> True (holds on the whole box), False (nowhere) or None (unknown)."""
+def condition(c, relation, rules: str = "interval"):
+    """A closure env -> True (``c`` holds on all of env), False (nowhere) or None (unknown):
+    And / Or / Not in three-valued logic over ``relation(rel)``, the compiled relations.
+
+    >>> x = sympy.Symbol("x0", real=True)
+    >>> compile_cond(sympy.Not(x < 2) | (x > 5))({x: iv.mpf([0, 1])})
+    False
+    """
     if c is sympy.true:
         return lambda env: True
     if c is sympy.false:
         return lambda env: False
     if isinstance(c, (sympy.And, sympy.Or)):
-        return _three_valued(c, [compile_cond(a) for a in c.args])
+        return three_valued(c, [condition(a, relation, rules) for a in c.args])
     if isinstance(c, sympy.Not):
-        inner = compile_cond(c.args[0])
+        inner = condition(c.args[0], relation, rules)
         return lambda env: (lambda v: None if v is None else not v)(inner(env))
     if isinstance(c, sympy.Rel):
-        diff = compile_iv(c.lhs - c.rhs)
-        op = c.rel_op
+        return relation(c)
+    raise ArithmeticError(f"no {rules} rule for condition {c}")
 
-        def rel(env):
-            try:
-                v = diff(env)
-            except ArithmeticError:
-                return None
-            if op in (">=", ">"):
-                return True if (v.a > 0 or (op == ">=" and v.a >= 0)) else (False if (v.b < 0 or (op == ">" and v.b <= 0)) else None)
-            if op in ("<=", "<"):
-                return True if (v.b < 0 or (op == "<=" and v.b <= 0)) else (False if (v.a > 0 or (op == "<" and v.a >= 0)) else None)
-            if op == "==":
-                return False if (v.a > 0 or v.b < 0) else None
-            if op == "!=":
-                return True if (v.a > 0 or v.b < 0) else None
+
+def compile_cond(c):
+    """A closure env -> True (holds on the whole box), False (nowhere) or None (unknown)."""
+    return condition(c, _relation)
+
+
+def _relation(c):
+    diff, op = compile_iv(c.lhs - c.rhs), c.rel_op
+
+    def rel(env):
+        try:
+            v = diff(env)
+        except ArithmeticError:
             return None
-        return rel
-    raise ArithmeticError(f"no interval rule for condition {c}")
+        return decide(op, v.a, v.b)
+    return rel
 
 
 def _halfspaces(c, negate: bool, symbols):
@@ -445,144 +401,3 @@ def _piecewise(e, ctx):
 def box_env(symbols, box) -> dict:
     """{symbol: interval} for a box given as ((lo, hi), ...) of floats."""
     return {s: iv.mpf([mpf(lo), mpf(hi)]) for s, (lo, hi) in zip(symbols, box)}
-
-
-# ------------------------------------------------------------ arb at points --
-def compile_arb(e):
-    """A closure env -> flint.arb ball enclosing ``e`` at a point (env: symbol -> arb), at the
-    working precision of ``flint.ctx.prec``. A Piecewise condition that the balls cannot
-    decide takes the union of the branches; a ball that is not finite raises ArithmeticError.
-
-    >>> import flint
-    >>> x = sympy.Symbol("x0", real=True)
-    >>> f = compile_arb(sympy.exp(x) / 3)
-    >>> f({x: flint.arb(0)}).contains(flint.arb(1) / 3)
-    True
-    """
-    f = _arb(e)
-
-    def run(env):
-        v = f(env)
-        if not v.is_finite():
-            raise ArithmeticError(f"{e}: no finite enclosure at the point")
-        return v
-    return run
-
-
-def _arb(e):
-    import flint
-    if e.is_Symbol:
-        return lambda env: env[e]
-    if e.is_Rational or e.is_Float:
-        r = sympy.Rational(e)
-        p, q = int(r.p), int(r.q)
-        return lambda env: flint.arb(p) / q
-    if e is sympy.pi:
-        return lambda env: flint.arb.pi()
-    if e is sympy.E:
-        return lambda env: flint.arb(1).exp()
-    if isinstance(e, sympy.Add):
-        parts = [_arb(a) for a in e.args]
-        return lambda env: sum((p(env) for p in parts[1:]), parts[0](env))
-    if isinstance(e, sympy.Mul):
-        parts = [_arb(a) for a in e.args]
-
-        def mul(env):
-            acc = parts[0](env)
-            for p in parts[1:]:
-                acc = acc * p(env)
-            return acc
-        return mul
-    if isinstance(e, sympy.Pow):
-        base, ex = _arb(e.base), e.exp
-        if ex.is_Integer:
-            k = int(ex)
-            if k < 0:
-                return lambda env: 1 / _ipow(base(env), -k)
-            return lambda env: _ipow(base(env), k)
-        if ex == sympy.Rational(1, 2):
-            return lambda env: base(env).sqrt()
-        expo = _arb(ex)
-        return lambda env: base(env) ** expo(env)      # nan (refused) for a base that may be < 0
-    names = {sympy.sin: "sin", sympy.cos: "cos", sympy.tan: "tan", sympy.exp: "exp", sympy.log: "log",
-             sympy.atan: "atan", sympy.sinh: "sinh", sympy.cosh: "cosh", sympy.tanh: "tanh"}
-    if e.func in names:
-        inner, name = _arb(e.args[0]), names[e.func]
-        return lambda env: getattr(inner(env), name)()
-    if isinstance(e, SincD):
-        k, inner = int(e.args[0]), _arb(e.args[1])
-        v = sympy.Dummy("v", real=True)
-        closed = _arb(sympy.diff(sympy.sin(v) / v, v, k))
-
-        def sincd(env):
-            u = inner(env)
-            if k == 0:
-                return u.sinc()
-            if not u.contains(0):
-                return closed({v: u})
-            if u.is_zero():
-                return flint.arb(0 if k % 2 else (-1) ** (k // 2)) / (k + 1)
-            return (flint.arb(0).union(flint.arb(1)) * 2 - 1) / (k + 1)      # |SincD(k, .)| <= 1/(k+1)
-        return sincd
-    if isinstance(e, sympy.Piecewise):
-        branches = [(_arb(val), _arb_cond(c)) for val, c in e.args]
-
-        def pw(env):
-            out = None
-            for val, cond in branches:
-                st = cond(env)
-                if st is False:
-                    continue
-                v = val(env)
-                out = v if out is None else out.union(v)
-                if st is True:
-                    return out
-            if out is None:
-                raise ArithmeticError(f"{e}: no branch applies")
-            return out
-        return pw
-    raise ArithmeticError(f"no ball rule for {e.func.__name__} in {e}")
-
-
-def _ipow(b, k: int):
-    """b**k for an arb ball by multiplications (arb's pow gives nan for a ball around 0)."""
-    if k % 2 == 0:
-        b = abs(b)
-    out = None
-    while k:
-        if k & 1:
-            out = b if out is None else out * b
-        k >>= 1
-        if k:
-            b = b * b
-    return out if out is not None else b * 0 + 1
-
-
-def _arb_cond(c):
-    if c is sympy.true:
-        return lambda env: True
-    if c is sympy.false:
-        return lambda env: False
-    if isinstance(c, (sympy.And, sympy.Or)):
-        return _three_valued(c, [_arb_cond(a) for a in c.args])
-    if isinstance(c, sympy.Rel):
-        diff, op = _arb(c.lhs - c.rhs), c.rel_op
-
-        def rel(env):
-            v = diff(env)
-            if not v.is_finite():
-                return None
-            pos, neg, zero = v > 0, v < 0, v.is_zero()
-            if zero:
-                return op in ("<=", ">=", "==")
-            if op in (">", ">="):
-                return True if pos else (False if neg else None)
-            if op in ("<", "<="):
-                return True if neg else (False if pos else None)
-            if op == "==":
-                return False if (pos or neg) else None
-            if op == "!=":
-                return True if (pos or neg) else None
-            return None
-        return rel
-    raise ArithmeticError(f"no ball rule for condition {c}")

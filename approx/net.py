@@ -23,19 +23,17 @@ Depth counts hidden layers (every layer but the last, the output layer).
 """
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
 import numpy as np
 import scipy.sparse as sp
 
-from approx import act, activations
-from approx.act import Activation, to_float, to_fraction
+import flint
 
-try:
-    import flint
-except ImportError:  # pragma: no cover - python-flint is a dependency
-    flint = None
+from approx import act
+from approx import activations as pointwise  # the arithmetic of each kind (numpy, torch, exact)
+from approx.act import Activation
+from approx.rational import to_float, to_fmpq, to_fraction
 
 CHUNK_ELEMENTS = 1 << 24  # float64 temporaries per chunk (~128 MiB)
 
@@ -109,6 +107,25 @@ def _read(values, name: str, ndim: int, where: str):
     return arr, ex.reshape(shape)
 
 
+def as_points(x, d: int, taker: str) -> np.ndarray:
+    """``x`` as a float64 array of shape (points, d); a 1-D array is a column when d = 1.
+    ValueError naming ``taker`` (what takes the points) otherwise.
+
+    >>> as_points([0.5, 1.0], 1, "f").shape
+    (2, 1)
+    >>> as_points([[1.0, 2.0]], 3, "the network")
+    Traceback (most recent call last):
+    ...
+    ValueError: x: expected shape (points, 3) for the network, got (1, 2)
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1 and d == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] != d:
+        raise ValueError(f"x: expected shape (points, {d}) for {taker}, got {x.shape}")
+    return x
+
+
 class Layer:
     """One affine map followed by an activation.
 
@@ -174,14 +191,38 @@ class Layer:
         return int(nw + nb)
 
     # exact views ----------------------------------------------------------
+    def rows(self) -> list[list[tuple[int, Fraction]]]:
+        """The exact weights: per output neuron, its nonzero weights as (input index, Fraction)
+        in input order; zero is decided on the exact values (a float copy may underflow).
+        The one reader of a layer's exact entries, dense or sparse.
+
+        >>> Layer([[0, Fraction(1, 3)], [2, 0]], [0, 0]).rows()
+        [[(1, Fraction(1, 3))], [(0, Fraction(2, 1))]]
+        >>> import scipy.sparse as sp; Layer(sp.csr_array([[0.0, 0.5]]), [0]).rows()
+        [[(1, Fraction(1, 2))]]
+        """
+        if self.sparse:
+            W, ptr = self.W, self.W.indptr
+            return [[(int(W.indices[k]), Fraction(float(W.data[k]))) for k in range(ptr[i], ptr[i + 1])]
+                    for i in range(W.shape[0])]
+        Wx, nz = self.exact_W(), self.nonzero_mask()
+        return [[(int(j), Wx[i, j]) for j in np.flatnonzero(nz[i])] for i in range(self.shape[0])]
+
     def exact_W(self) -> np.ndarray:
-        """Dense object array of Fractions (dense layers only)."""
+        """Dense (out, in) object array of the exact weights (Fractions); a sparse layer is densified.
+
+        >>> Layer([[0.5, 2]], [0]).exact_W().tolist()
+        [[Fraction(1, 2), Fraction(2, 1)]]
+        """
+        if self.sparse:
+            return np.array([[Fraction(float(v)) for v in r] for r in self.W.toarray()], dtype=object).reshape(self.shape)
         if self._Wx is None:
             self._Wx = np.array([Fraction(float(v)) for v in np.asarray(self.W).ravel()],
                                 dtype=object).reshape(self.W.shape)
         return self._Wx
 
     def exact_b(self) -> np.ndarray:
+        """The exact biases (object array of Fractions)."""
         if self._bx is None:
             self._bx = np.array([Fraction(float(v)) for v in self.b], dtype=object)
         return self._bx
@@ -189,10 +230,6 @@ class Layer:
     def __repr__(self):
         kind = "sparse" if self.sparse else "dense"
         return f"Layer({self.shape[0]}x{self.shape[1]} {kind}, {self.activation!r})"
-
-
-def _fmpq(v: Fraction):
-    return flint.fmpq(v.numerator, v.denominator)
 
 
 class Net:
@@ -229,12 +266,7 @@ class Net:
 
     def _check_x(self, x):
         self._check_float()
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim == 1 and self.d_in == 1:
-            x = x[:, None]
-        if x.ndim != 2 or x.shape[1] != self.d_in:
-            raise ValueError(f"input has shape {x.shape} but the network takes (points, {self.d_in})")
-        return x
+        return as_points(x, self.d_in, "the network")
 
     # float64 ----------------------------------------------------------------
     def eval(self, x, chunk: int | None = None) -> np.ndarray:
@@ -272,7 +304,7 @@ class Net:
             elif a.kind == "relu_pow":
                 h = z ** a.k
             else:  # sum |c_i| z^i bounds both poly and polyrelu for z >= 0
-                h = activations.poly(z, np.abs(a.float_coeffs()))
+                h = pointwise.poly(z, np.abs(a.float_coeffs()))
         return h
 
     # exact ---------------------------------------------------------------------
@@ -283,17 +315,15 @@ class Net:
                 a = L.activation
                 crow = None
                 if a.coeffs is not None:
-                    crow = ([[_fmpq(c) for c in r] for r in a.coeffs] if a.per_neuron
-                            else [_fmpq(c) for c in a.coeffs])
+                    crow = ([[to_fmpq(c) for c in r] for r in a.coeffs] if a.per_neuron
+                            else [to_fmpq(c) for c in a.coeffs])
+                b = [to_fmpq(v) for v in L.exact_b()]
                 if L.sparse:
-                    W = L.W
-                    rows = [[(int(W.indices[j]), _fmpq(Fraction(float(W.data[j]))))
-                             for j in range(W.indptr[i], W.indptr[i + 1])] for i in range(W.shape[0])]
-                    cache.append(("sparse", rows, [_fmpq(v) for v in L.exact_b()], crow))
+                    cache.append(("sparse", [[(j, to_fmpq(w)) for j, w in r] for r in L.rows()], b, crow))
                 else:
                     Wx = L.exact_W()
-                    M = flint.fmpq_mat(Wx.shape[0], Wx.shape[1], [_fmpq(v) for v in Wx.ravel()])
-                    cache.append(("dense", M, [_fmpq(v) for v in L.exact_b()], crow))
+                    M = flint.fmpq_mat(Wx.shape[0], Wx.shape[1], [to_fmpq(v) for v in Wx.ravel()])
+                    cache.append(("dense", M, b, crow))
             self._flint_cache = cache
         return self._flint_cache
 
@@ -310,7 +340,7 @@ class Net:
         if not pts:
             return []
         P = len(pts)
-        H = flint.fmpq_mat(self.d_in, P, [_fmpq(to_fraction(pts[j][i])) for i in range(self.d_in) for j in range(P)])
+        H = flint.fmpq_mat(self.d_in, P, [to_fmpq(pts[j][i]) for i in range(self.d_in) for j in range(P)])
         for L, (kind, W, b, crow) in zip(self.layers, self._flint_layers()):
             out = L.shape[0]
             if kind == "dense":
@@ -331,8 +361,7 @@ class Net:
                     for i in range(out) for j in range(P)]
             H = flint.fmpq_mat(out, P, vals)
         E = H.entries()
-        return [tuple(Fraction(int(E[i * P + j].p), int(E[i * P + j].q)) for i in range(self.d_out))
-                for j in range(P)]
+        return [tuple(to_fraction(E[i * P + j]) for i in range(self.d_out)) for j in range(P)]
 
     # torch ----------------------------------------------------------------------
     def to_torch(self, dtype=None, device=None):
@@ -350,14 +379,9 @@ class Net:
         x = x if x is not None else sympy.Symbol("x", real=True)
         h = [x]
         for L in self.layers:
-            Wx = L.exact_W() if not L.sparse else None
             out = []
-            for i in range(L.shape[0]):
-                if Wx is not None:
-                    terms = [sympy.Rational(w.numerator, w.denominator) * h[j] for j, w in enumerate(Wx[i]) if w]
-                else:
-                    row = L.W[[i]]
-                    terms = [sympy.Rational(Fraction(float(w))) * h[j] for j, w in zip(row.indices, row.data)]
+            for i, row in enumerate(L.rows()):
+                terms = [sympy.Rational(w.numerator, w.denominator) * h[j] for j, w in row]
                 bi = L.exact_b()[i]
                 z = sympy.Add(*terms, sympy.Rational(bi.numerator, bi.denominator))
                 out.append(sympy.piecewise_fold(L.activation.apply_sympy(z, i)))
@@ -375,7 +399,13 @@ class Net:
                 "neurons": sum(L.shape[0] for L in hidden), "nonzeros": nonzeros,
                 "params": nonzeros + coeffs}
 
-    def activations(self) -> set:
-        """Kinds of the hidden activations, e.g. {'relu'}."""
+    def hidden_kinds(self) -> set[str]:
+        """The kinds of the hidden layers' activations.
+
+        >>> Net([Layer([[1]], [0], act.relu()), Layer([[1]], [0])]).hidden_kinds()
+        {'relu'}
+        """
         return {L.activation.kind for L in self.layers[:-1]}
+
+    activations = hidden_kinds   # the old name, kept until its callers in lemma2/theorem2/relu_approx move
 

@@ -184,18 +184,8 @@ def _lcm(a: int, b: int) -> int:
 def _layer_ints(L, D_in: list[int]):
     """Integer form of the affine map on inputs (S_j, T_j)/D_j: rows of (j, w'), bias b',
     and output denominators D_i, with z_i = (sum_j w'_ij (S_j, T_j) + (0, b'_i)) / D_i."""
-    if L.sparse:               # float64 entries, read exactly
-        W = L.W
-        ent = {(i, int(W.indices[k])): Fraction(float(W.data[k]))
-               for i in range(W.shape[0]) for k in range(W.indptr[i], W.indptr[i + 1])}
-    else:                      # the exact entries decide what is zero (a float copy may underflow)
-        Wx = L.exact_W()
-        ent = {(i, j): to_fraction(Wx[i, j]) for i in range(Wx.shape[0]) for j in range(Wx.shape[1]) if Wx[i, j]}
+    rows = L.rows()            # the exact nonzero weights (approx.net.Layer.rows)
     b = [to_fraction(v) for v in L.exact_b()]
-    rows = [[] for _ in range(L.shape[0])]
-    for (i, j), w in ent.items():
-        if w:
-            rows[i].append((j, w))
     D_out, W, B = [], [], []
     for i, row in enumerate(rows):
         Di = b[i].denominator

@@ -229,7 +229,7 @@ def polyrelu_activation(coeffs, eps) -> Net:
     m ~ (1/2) log2(6 M^2 (r - 1) / eps).
 
     >>> g = polyrelu_activation([0, 1, 1], Fraction(1, 1000))
-    >>> g.activations(), g.size()['depth']
+    >>> g.hidden_kinds(), g.size()['depth']
     ({'relu'}, 9)
     >>> float(g.eval([[-0.5], [0.5]])[0, 0])
     0.0
@@ -260,8 +260,6 @@ def polyrelu_activation_error(coeffs, eps) -> Fraction:
 # ------------------------------------------------------------- Theorem 2 ----
 def _exact_rows(L):
     """Rows of a layer as lists of exact Fractions (dense view)."""
-    if L.sparse:
-        return [[Fraction(float(v)) for v in row] for row in L.W.toarray()]
     return [list(row) for row in L.exact_W()]
 
 
@@ -448,7 +446,7 @@ def polyrelu_net(net: Net, eps, plan=None, gadgets=None) -> Net:
     >>> from approx import Layer, act
     >>> f = Net([Layer([[1], [-1]], [0, 0], act.polyrelu([0, 1, 1])), Layer([[1, 1]], [0])])
     >>> g = polyrelu_net(f, Fraction(1, 100))
-    >>> g.activations(), bool(abs(g.eval([[0.5]])[0, 0] - 0.75) <= 0.01)
+    >>> g.hidden_kinds(), bool(abs(g.eval([[0.5]])[0, 0] - 0.75) <= 0.01)
     ({'relu'}, True)
     """
     plan = plan if plan is not None else polyrelu_net_plan(net, eps)

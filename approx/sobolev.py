@@ -48,14 +48,14 @@ from functools import lru_cache
 
 import numpy as np
 import sympy
-from mpmath import iv
 
 from approx.continuity import continuity_problems
-from approx.interval import NUMPY_FUNCS, box_env, compile_cond, compile_iv, rewrite_special
+from approx.interval import box_env, compile_cond, compile_iv
+from approx.multi_index import differentiate, multi_indices
+from approx.net import as_points
+from approx.sincd import NUMPY_FUNCS, rewrite_special
+from approx.sobolev_net import approximant, partition_of_unity, taylor_bound  # noqa: F401  (public here too)
 
-# interval evaluation of sympy expressions: approx.interval (mpmath.iv, outward rounding, strict)
-_iv_compile = compile_iv
-_cond_compile = compile_cond
 TIME_BUDGET = 120.0     # seconds for one target's certification (continuity proof + norm bound)
 
 
@@ -68,19 +68,6 @@ class NormBound:
     boxes: int
     worst: tuple   # the multi-index alpha that attains the sampled lower bound
     reason: str = ""   # why ``upper`` is infinite (no interval rule, a pole, ...), else ""
-
-
-def _multi_indices(d: int, n: int):
-    """All alpha in N^d with |alpha| <= n, by total order.
-
-    >>> list(_multi_indices(2, 1))
-    [(0, 0), (1, 0), (0, 1)]
-    """
-    out = [(0,) * d]
-    for k in range(1, n + 1):
-        for c in itertools.combinations_with_replacement(range(d), k):
-            out.append(tuple(c.count(i) for i in range(d)))
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -188,8 +175,8 @@ class Target:
         """Continuity of every D^a, |a| < n, proved exactly across each boundary; a certified
         bound of max_{|a| <= n} sup |D^a f| (strict interval arithmetic); the unit ball."""
         raw = self._raw
-        for a in _multi_indices(self.dim, self.n - 1):
-            bad = continuity_problems(self._diff(raw, a, self.symbols), self.symbols)
+        for a in multi_indices(self.dim, self.n - 1):
+            bad = continuity_problems(differentiate(raw, a, self.symbols), self.symbols)
             if bad:
                 raise ValueError(f"target {self.name}: D^{a} is not proved continuous: {bad[0]}; "
                                  f"not certified in W^{{{self.n},inf}}")
@@ -218,22 +205,11 @@ class Target:
         self._resolve()
         return self.bound.upper
 
-    @staticmethod
-    def _diff(e, alpha, symbols):
-        for s, k in zip(symbols, alpha):
-            if k:
-                e = sympy.diff(e, s, k)
-        return e
-
     def derivative_expr(self, alpha):
         """D^alpha f as a sympy expression; ``alpha`` a tuple of length dim."""
         if len(alpha) != self.dim or any(k < 0 for k in alpha):
             raise ValueError(f"alpha: need {self.dim} non-negative orders, got {alpha}")
-        e = self.expr
-        for s, k in zip(self.symbols, alpha):
-            if k:
-                e = sympy.diff(e, s, k)
-        return e
+        return differentiate(self.expr, alpha, self.symbols)
 
     def derivative(self, alpha):
         """Vectorised D^alpha f: x of shape (points, dim) -> (points,)."""
@@ -244,7 +220,7 @@ class Target:
         f = self._fns[alpha]
 
         def call(x):
-            x = self._check(x)
+            x = as_points(x, self.dim, f"target {self.name}")
             with np.errstate(all="ignore"):
                 v = f(*x.T)
             return np.broadcast_to(np.asarray(v, dtype=np.float64), (x.shape[0],)).copy()
@@ -253,23 +229,12 @@ class Target:
     def derivatives(self, x, order: int | None = None) -> dict:
         """{alpha: D^alpha f(x)} for every |alpha| <= order (default n)."""
         order = self.n if order is None else order
-        return {a: self.derivative(a)(x) for a in _multi_indices(self.dim, order)}
+        return {a: self.derivative(a)(x) for a in multi_indices(self.dim, order)}
 
     def value(self, x) -> np.ndarray:
         """f(x) for x of shape (points, dim), float64."""
         return self.derivative((0,) * self.dim)(x)
 
-    def _check(self, x):
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim == 1 and self.dim == 1:
-            x = x[:, None]
-        if x.ndim != 2 or x.shape[1] != self.dim:
-            raise ValueError(f"x: expected shape (points, {self.dim}), got {x.shape}")
-        return x
-
-    def with_order(self, n: int) -> "Target":
-        """The same function certified (and scaled if needed) for smoothness order ``n``."""
-        return Target(self._raw, self.symbols, n, name=self.name, scale=True)
 
     def __repr__(self):
         return f"Target({self.name!r}, dim={self.dim}, n={self.n})"
@@ -295,16 +260,10 @@ def certify_norm(expr, symbols, n: int, rtol: float = 0.05, max_boxes: int = 200
     """
     symbols = tuple(symbols)
     d = len(symbols)
-    alphas = _multi_indices(d, n)
-    ders = []
-    for a in alphas:
-        e = expr
-        for s, k in zip(symbols, a):
-            if k:
-                e = sympy.diff(e, s, k)
-        ders.append(e)
+    alphas = multi_indices(d, n)
+    ders = [differentiate(expr, a, symbols) for a in alphas]
     try:
-        comp = [_iv_compile(e) for e in ders]
+        comp = [compile_iv(e) for e in ders]
     except ArithmeticError as e:
         return NormBound(math.inf, math.nan, 0, (), str(e))
     pts = [sympy.lambdify(symbols, e, [NUMPY_FUNCS, "numpy"]) for e in ders]
@@ -374,13 +333,13 @@ def _within_unit_ball(expr, symbols, n: int, max_boxes: int = 3000) -> bool:
     """
     symbols = tuple(symbols)
     d = len(symbols)
-    ders = {a: Target._diff(expr, a, symbols) for a in _multi_indices(d, n)}
+    ders = {a: differentiate(expr, a, symbols) for a in multi_indices(d, n)}
     comp = {a: compile_iv(e) for a, e in ders.items()}
     base = list(ders)
 
     def enclosure(a, env):
         if a not in comp:
-            ders[a] = Target._diff(expr, a, symbols)
+            ders[a] = differentiate(expr, a, symbols)
             comp[a] = compile_iv(ders[a])
         return comp[a](env)
 
@@ -537,5 +496,3 @@ def predicted_rate(name: str) -> float | None:
     kind = name[:next(i for i, ch in enumerate(name) if ch.isdigit())]
     return -t.n / t.dim if kind in RATE_KINDS else None
 
-
-from approx.sobolev_net import approximant, partition_of_unity, taylor_bound  # noqa: E402  (re-export)

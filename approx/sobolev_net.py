@@ -32,9 +32,9 @@ product layers a = e_2 throughout; an odd factor is carried as z * 1 by the
 same product gadget, so no mixing is needed. With ``shared=False`` product
 layers mix e_2 rows with cheaper e_1 carries ReLU(z) - ReLU(-z) (per-neuron
 coefficient table). ReLU networks use Yarotsky's approximate product
-``approx.relu_approx.product_net`` at the smallest squaring depth m whose
-error budget keeps the total within eps. Every factor lies in [-1, 1], and a
-gadget with a zero input outputs exactly zero, so at any x at most 2^d grid
+``approx.relu_approx.product_net`` at the smallest squaring depth
+(``Construction.product_depth``) whose error budget keeps the total within
+eps. Every factor lies in [-1, 1], and a gadget with a zero input outputs exactly zero, so at any x at most 2^d grid
 points contribute.
 """
 from __future__ import annotations
@@ -48,9 +48,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from approx import act
+from approx.multi_index import factorial, multi_indices
 from approx.net import Layer, Net
 
 E1, E2 = (0, 1, 0), (0, 0, 1)
+# what a target must offer (approx.sobolev.Target does): read, never imported, so that
+# approx.sobolev can import this module and re-export its public names
+TARGET_FIELDS = ("dim", "n", "symbols", "derivative", "derivative_expr")
 
 
 def taylor_bound(d: int, n: int, N: int) -> float:
@@ -76,21 +80,23 @@ def poly_product() -> Net:
                 Layer([[q, q, -q, -q]], [0])])
 
 
-def _relu_carry(depth: int) -> Net:
-    """z -> z (first input) through ``depth`` hidden layers of ReLU(z), ReLU(-z)."""
+def _relu_carry(hidden: int) -> Net:
+    """z -> z (first input) through ``hidden`` layers of ReLU(z), ReLU(-z)."""
     layers = [Layer([[1, 0], [-1, 0]], [0, 0], act.relu())]
-    layers += [Layer([[1, -1], [-1, 1]], [0, 0], act.relu()) for _ in range(depth - 1)]
+    layers += [Layer([[1, -1], [-1, 1]], [0, 0], act.relu()) for _ in range(hidden - 1)]
     return Net(layers + [Layer([[1, -1]], [0])])
 
 
-def _gadgets(kind: str, shared: bool, depth: int, level: int):
-    """(product gadget, carry gadget or None (carry = product with 1), hidden activation)."""
+def _gadgets(kind: str, shared: bool, product_depth: int, level: int):
+    """(product gadget, carry gadget or None (carry = product with 1), activation_for: (P, C) ->
+    the Activation of a hidden layer of P product and C carry gadgets);
+    ``product_depth``: squaring depth of the ReLU products."""
     if kind == "polyrelu":
         if shared:
             return poly_product(), None, lambda P, C: act.polyrelu([0, 0, 1])
         return poly_product(), _relu_carry(1), lambda P, C: act.polyrelu([E2] * (4 * P) + [E1] * (2 * C))
     from approx.relu_approx import product_net
-    prod = product_net(1 if level == 0 else 2, depth)
+    prod = product_net(1 if level == 0 else 2, product_depth)
     return prod, _relu_carry(prod.size()["depth"]), lambda P, C: act.relu()
 
 
@@ -98,7 +104,7 @@ def _csr(W):
     return sp.csr_array(W if sp.issparse(W) else np.asarray(W, dtype=np.float64))
 
 
-def _apply_gadgets(F, c, pairs_prod, pairs_carry, gp: Net, gc: Net | None, activation):
+def _apply_gadgets(F, c, pairs_prod, pairs_carry, gp: Net, gc: Net | None, activation_for):
     """Stack P product and C carry gadget instances on items (F, c); returns layers and new items.
 
     Items are linear forms over the last hidden layer: item i = F[i] @ h + c[i].
@@ -110,7 +116,7 @@ def _apply_gadgets(F, c, pairs_prod, pairs_carry, gp: Net, gc: Net | None, activ
     if gc is not None:
         blocks.append((np.asarray(pairs_carry, dtype=np.int64).reshape(-1, 2), gc))
     counts = [len(p) for p, _ in blocks]
-    depth = len(gp.layers) - 1
+    hidden = len(gp.layers) - 1
     first_W, first_b = [], []
     for pairs, g in blocks:
         a, b = pairs[:, 0], np.where(pairs[:, 1] < 0, one, pairs[:, 1])
@@ -118,12 +124,12 @@ def _apply_gadgets(F, c, pairs_prod, pairs_carry, gp: Net, gc: Net | None, activ
         first_W.append(sp.kron(Fe[a], G1[:, :1], format="csr") + sp.kron(Fe[b], G1[:, 1:2], format="csr"))
         first_b.append(np.tile(g.layers[0].b, len(pairs)) + np.kron(ce[a], G1[:, 0]) + np.kron(ce[b], G1[:, 1]))
     P, C = counts[0], (counts[1] if len(counts) > 1 else 0)
-    layers = [Layer(sp.vstack(first_W, format="csr"), np.concatenate(first_b), activation(P, C))]
-    for li in range(1, depth):
+    layers = [Layer(sp.vstack(first_W, format="csr"), np.concatenate(first_b), activation_for(P, C))]
+    for li in range(1, hidden):
         W = sp.block_diag([sp.kron(sp.eye_array(k), _csr(g.layers[li].W)) for (_, g), k in zip(blocks, counts)],
                           format="csr")
         b = np.concatenate([np.tile(g.layers[li].b, k) for (_, g), k in zip(blocks, counts)])
-        layers.append(Layer(W, b, activation(P, C)))
+        layers.append(Layer(W, b, activation_for(P, C)))
     Fn = sp.block_diag([sp.kron(sp.eye_array(k), _csr(g.layers[-1].W)) for (_, g), k in zip(blocks, counts)],
                        format="csr")
     cn = np.concatenate([np.full(k, float(g.layers[-1].b[0])) for (_, g), k in zip(blocks, counts)])
@@ -195,7 +201,7 @@ def build(coeffs: dict, d: int, N: int, kind: str = "polyrelu", shared: bool = T
         groups.append((np.asarray(cf, dtype=np.float64), np.stack(cols, axis=1)))
     level = 0
     while max(idx.shape[1] for _, idx in groups) > 1:
-        gp, gc, activation = _gadgets(kind, shared, depth, level)
+        gp, gc, activation_for = _gadgets(kind, shared, depth, level)
         prod, carry, plan = [], [], []
         for _, idx in groups:
             L = idx.shape[1]
@@ -209,7 +215,7 @@ def build(coeffs: dict, d: int, N: int, kind: str = "polyrelu", shared: bool = T
             carry += cc
         new_layers, F, c = _apply_gadgets(
             F, c, np.concatenate(prod) if prod else np.zeros((0, 2), np.int64),
-            np.concatenate(carry) if carry else np.zeros((0, 2), np.int64), gp, gc, activation)
+            np.concatenate(carry) if carry else np.zeros((0, 2), np.int64), gp, gc, activation_for)
         layers += new_layers
         P = sum(map(len, prod))
         for gi, (p0, np_, c0, nc, rows) in enumerate(plan):
@@ -256,12 +262,11 @@ def product_bound(coeffs: dict, d: int, depth: int) -> float:
 
 def taylor_coeffs(target, n: int, N: int) -> dict:
     """alpha -> D^alpha f(m/N) / (alpha! N^|alpha|) over the grid (float64, measured derivatives)."""
-    from approx.sobolev import _multi_indices
     d = target.dim
     grid = np.array(list(itertools.product(range(N + 1), repeat=d)), dtype=np.float64).reshape(-1, d) / N
     out = {}
-    for a in _multi_indices(d, n - 1):
-        scale = math.prod(math.factorial(k) for k in a) * float(N) ** sum(a)
+    for a in multi_indices(d, n - 1):
+        scale = factorial(a) * float(N) ** sum(a)
         out[a] = target.derivative(a)(grid) / scale
     return out
 
@@ -283,7 +288,7 @@ def coefficient_rounding(target, coeffs: dict, N: int) -> float:
     True
     """
     import flint
-    from approx.interval import compile_arb
+    from approx.balls import compile_arb
     d = target.dim
     grid = list(itertools.product(range(N + 1), repeat=d))
     old = flint.ctx.prec
@@ -295,7 +300,7 @@ def coefficient_rounding(target, coeffs: dict, N: int) -> float:
                 f = compile_arb(target.derivative_expr(a))
             except ArithmeticError:
                 return math.inf
-            scale = math.prod(math.factorial(k) for k in a) * N ** sum(a)
+            scale = factorial(a) * N ** sum(a)
             w = flint.arb(2) ** sum(a) / flint.arb(3) ** sum(a)
             cf = np.asarray(cf, dtype=np.float64)
             for i, m in enumerate(grid):
@@ -350,8 +355,7 @@ def construct(target, n: int, N: int, kind: str = "polyrelu", eps: float | None 
     >>> net, c = construct(t, 2, 4, kind="relu"); c.product_depth, c.guaranteed <= 2 * taylor_bound(1, 2, 4)
     (2, True)
     """
-    from approx.sobolev import Target
-    if not isinstance(target, Target):
+    if not all(hasattr(target, f) for f in TARGET_FIELDS):
         raise ValueError(f"target: expected an approx.sobolev.Target (certified with Target.from_sympy), "
                          f"got {type(target).__name__}")
     if kind not in ("polyrelu", "relu"):
@@ -367,19 +371,19 @@ def construct(target, n: int, N: int, kind: str = "polyrelu", eps: float | None 
     d, N, n = target.dim, int(N), int(n)
     tb = taylor_bound(d, n, N)
     coeffs = taylor_coeffs(target, n, N)
-    depth, pb = 0, 0.0
+    product_depth, pb = 0, 0.0
     if kind == "relu":
         budget = (tb if eps is None else eps - tb)
         if budget <= 0:
             raise ValueError(f"eps: {eps} is below the Taylor bound {tb:.3g} of N = {N}; take a larger N")
-        while product_bound(coeffs, d, depth) > budget:
-            depth += 1
-        pb = product_bound(coeffs, d, depth)
+        while product_bound(coeffs, d, product_depth) > budget:
+            product_depth += 1
+        pb = product_bound(coeffs, d, product_depth)
     elif eps is not None and eps < tb:
         raise ValueError(f"eps: {eps} is below the Taylor bound {tb:.3g} of N = {N}; take a larger N")
-    net = build(coeffs, d, N, kind, shared, depth)
+    net = build(coeffs, d, N, kind, shared, product_depth)
     rb = coefficient_rounding(target, coeffs, N)
-    record = Construction(kind, shared if kind == "polyrelu" else None, n, N, d, depth, tb, pb, rb,
+    record = Construction(kind, shared if kind == "polyrelu" else None, n, N, d, product_depth, tb, pb, rb,
                           tb + pb, _round_up(tb + pb + rb))
     return net, record
 

@@ -49,18 +49,7 @@ class TorchNet(nn.Module):
         for i, a in enumerate(self.acts):
             W, b = getattr(self, f"W{i}"), getattr(self, f"b{i}")
             z = (W @ h.T).T if self.sparse[i] else h @ W.T
-            z = z + b
-            if a.kind == "identity":
-                h = z
-            elif a.relu_power is not None:  # relu, relu_pow, shared polyrelu e_k
-                h = torch.relu(z) if a.relu_power == 1 else torch.relu(z) ** a.relu_power
-            else:
-                c = getattr(self, f"c{i}")
-                y = torch.relu(z) if a.kind == "polyrelu" else z
-                acc = c[..., -1] + 0 * y
-                for j in range(c.shape[-1] - 2, -1, -1):
-                    acc = acc * y + c[..., j]
-                h = acc
+            h = _apply_act(a, z + b, getattr(self, f"c{i}", None))
         return h
 
 
@@ -99,6 +88,8 @@ class TrainableNet(nn.Module):
         dtype = dtype or torch.float64
         self.acts = [L.activation for L in net.layers]
         self.shapes = [L.shape for L in net.layers]
+        # to_net rebuilds with the classes of the Net in hand (approx.net imports this module)
+        self._net_cls, self._layer_cls = type(net), type(net.layers[0])
         self.w = nn.ParameterList()
         self.b = nn.ParameterList()
         for i, L in enumerate(net.layers):
@@ -132,8 +123,6 @@ class TrainableNet(nn.Module):
     def to_net(self):
         """The current weights as an approx Net (same activations, same pattern)."""
         import scipy.sparse as sp
-
-        from approx.net import Layer, Net
         layers = []
         for i, a in enumerate(self.acts):
             W = sp.csr_array((self.w[i].detach().cpu().numpy(),
@@ -141,5 +130,5 @@ class TrainableNet(nn.Module):
                              shape=self.shapes[i])
             b = np.zeros(self.shapes[i][0])
             b[getattr(self, f"bidx{i}").cpu().numpy()] = self.b[i].detach().cpu().numpy()
-            layers.append(Layer(W, b, a))
-        return Net(layers)
+            layers.append(self._layer_cls(W, b, a))
+        return self._net_cls(layers)

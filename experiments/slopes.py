@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from approx import act
 from approx import rates as _rates
 
 GROUP = ("target", "activation", "depth")
@@ -70,13 +71,7 @@ def activation_degree(name: str) -> int | None:
     >>> activation_degree("relu"), activation_degree("polyrelu3n"), activation_degree("polynorm3")
     (1, 3, None)
     """
-    if name == "relu":
-        return 1
-    if name == "relu2":
-        return 2
-    if name.startswith("polyrelu"):
-        return int(name[len("polyrelu"):].rstrip("n"))
-    return None
+    return act.parse_name(name).degree
 
 
 def reference_slopes(activation: str, dim: int, n: int | None = None) -> dict:

@@ -63,7 +63,7 @@ class TargetSpec:
     def function(self):
         """Vectorised f: (points, dim) float array -> (points,) float array."""
         if self.registry is not None:
-            reg = _sobolev_registry("targets")
+            reg = _sobolev_registry()
             return reg[self.registry].value
         return _lambdify(self.expr, self.dim)
 
@@ -91,13 +91,13 @@ class Spec:
 
 
 def known_activations() -> tuple[str, ...]:
-    """Activation names the training engine accepts (approx.fit.ACTIVATIONS).
+    """Activation names the training engine accepts (approx.act.NAMES).
 
     >>> "polynorm3" in known_activations()
     True
     """
-    from approx import fit
-    return tuple(fit.ACTIVATIONS)
+    from approx import act
+    return act.NAMES
 
 
 def load(path) -> Spec:
@@ -241,12 +241,10 @@ def schedule(v) -> list[dict]:
     return out
 
 
-def _sobolev_registry(fieldname: str) -> dict:
-    try:
-        from approx import sobolev
-        return sobolev.registry()
-    except (ImportError, AttributeError):
-        _fail(fieldname, "registry targets need approx.sobolev.registry(), which this checkout lacks")
+def _sobolev_registry() -> dict:
+    """approx.sobolev's registry, imported on first use (a spec of expressions needs no sympy target)."""
+    from approx import sobolev
+    return sobolev.registry()
 
 
 def target(t, where: str = "targets[0]") -> TargetSpec:
@@ -270,7 +268,7 @@ def target(t, where: str = "targets[0]") -> TargetSpec:
     if "registry" in t:
         if "expr" in t or "dim" in t:
             _fail(where, "give either registry or expr + dim, not both")
-        reg = _sobolev_registry(where + ".registry")
+        reg = _sobolev_registry()
         key = t["registry"]
         if key not in reg:
             _fail(where + ".registry", f"unknown target {key!r}; known: {', '.join(sorted(reg))}")
@@ -309,10 +307,8 @@ def _check_ball(expr: str, dim: int, n: int, fieldname: str, name: str) -> None:
     """A target given with ``n`` claims to lie in F_{n,d}, the unit W^{n,inf} ball
     (Theorem 3); approx.sobolev certifies the norm bound or refuses it."""
     import sympy
-    try:
-        from approx import sobolev
-    except ImportError:
-        _fail(fieldname, "checking a target's Sobolev ball needs approx.sobolev, which this checkout lacks")
+
+    from approx import sobolev
     xs = [sympy.Symbol(f"x{i}", real=True) for i in range(dim)]
     try:
         sobolev.Target.from_sympy(_sympy(expr, dim, fieldname), xs, n=n)

@@ -24,6 +24,7 @@ duplicates nothing.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -52,7 +53,6 @@ COLUMNS = {
     # runs trained from the Theorem 3 construction (init = "construction"; else "random" or NULL)
     "init": "TEXT", "init_test_rmse": "REAL", "init_test_linf": "REAL",
 }
-STATUSES = ("ok", "failed", "diverged")   # only "ok" runs enter slope fits by default
 LEASES = "leases (grp TEXT PRIMARY KEY, owner TEXT NOT NULL, heartbeat REAL NOT NULL, claimed REAL NOT NULL)"
 JSON_COLUMNS = ("config", "history", "phase_rmse")
 # columns newer than the first schema: an older store gains them (NULL) when next written
@@ -175,29 +175,34 @@ def create(path) -> None:
     check(path)
     check_writable(path)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = _connect(path)
-    conn.isolation_level = None   # explicit transaction: DDL would otherwise autocommit statement by statement
-    try:
+    with _transaction(path, "write") as conn:   # readers see no store or the whole store, never a half-made one
+        cols = ", ".join(f"{c} {t}" for c, t in COLUMNS.items())
+        conn.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
         have = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
-        if set(COLUMNS) <= have and conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='leases'").fetchone():
-            return
-        conn.execute("BEGIN IMMEDIATE")   # readers see no store or the whole store, never a half-made one
+        for c, t in COLUMNS.items():
+            if c not in have:
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {c} {t}")
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {LEASES}")
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+@contextlib.contextmanager
+def _transaction(path, what: str):
+    """One IMMEDIATE transaction on the store (explicit: DDL would otherwise autocommit statement
+    by statement): committed when the block ends, rolled back when it raises; a database error
+    becomes a StoreError saying what could not be done."""
+    conn = _connect(path)
+    conn.isolation_level = None
+    try:
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            cols = ", ".join(f"{c} {t}" for c, t in COLUMNS.items())
-            conn.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
-            have = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
-            for c, t in COLUMNS.items():
-                if c not in have:
-                    conn.execute(f"ALTER TABLE runs ADD COLUMN {c} {t}")
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {LEASES}")
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            yield conn
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
     except sqlite3.OperationalError as e:
-        raise StoreError(f"store: cannot write {path} ({e})") from None
+        raise StoreError(f"store: cannot {what} {path} ({e})") from None
     finally:
         conn.close()
 
@@ -317,33 +322,19 @@ def claim(path, group: str, hashes, owner: str, timeout: float) -> str:
     """
     create(path)
     hashes = list(hashes)
-    conn = _connect(path)
-    conn.isolation_level = None
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            q = ",".join("?" * len(hashes))
-            stored = conn.execute(f"SELECT COUNT(*) FROM runs WHERE hash IN ({q})", hashes).fetchone()[0]
-            if stored == len(set(hashes)):
-                conn.execute("DELETE FROM leases WHERE grp = ?", (group,))
-                conn.execute("COMMIT")
-                return "done"
-            now = time.time()
-            row = conn.execute("SELECT owner, heartbeat FROM leases WHERE grp = ?", (group,)).fetchone()
-            if row is not None and row[0] != owner and now - row[1] < timeout:
-                conn.execute("COMMIT")
-                return "busy"
-            conn.execute("INSERT OR REPLACE INTO leases (grp, owner, heartbeat, claimed) VALUES (?, ?, ?, ?)",
-                         (group, owner, now, now))
-            conn.execute("COMMIT")
-            return "claimed"
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    except sqlite3.OperationalError as e:
-        raise StoreError(f"store: cannot claim a group in {path} ({e})") from None
-    finally:
-        conn.close()
+    with _transaction(path, "claim a group in") as conn:
+        q = ",".join("?" * len(hashes))
+        stored = conn.execute(f"SELECT COUNT(*) FROM runs WHERE hash IN ({q})", hashes).fetchone()[0]
+        if stored == len(set(hashes)):
+            conn.execute("DELETE FROM leases WHERE grp = ?", (group,))
+            return "done"
+        now = time.time()
+        row = conn.execute("SELECT owner, heartbeat FROM leases WHERE grp = ?", (group,)).fetchone()
+        if row is not None and row[0] != owner and now - row[1] < timeout:
+            return "busy"
+        conn.execute("INSERT OR REPLACE INTO leases (grp, owner, heartbeat, claimed) VALUES (?, ?, ?, ?)",
+                     (group, owner, now, now))
+        return "claimed"
 
 
 def heartbeat(path, owner: str) -> int:

@@ -23,13 +23,15 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from approx import act
+
 
 def _kind(activation: str) -> str:
-    if activation == "relu":
-        return "relu"
-    if activation.startswith("polyrelu"):
-        return "polyrelu"
-    raise ValueError(f"activation: training from the construction needs relu or a polyrelu, got {activation!r}")
+    """The construction kind (approx.sobolev_net) that a network of this activation starts from."""
+    kind = act.parse_name(activation).kind
+    if kind not in ("relu", "polyrelu"):
+        raise ValueError(f"activation: training from the construction needs relu or a polyrelu, got {activation!r}")
+    return kind
 
 
 def train(module, x, y, schedule, log_every: int = 50):

@@ -2,6 +2,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from approx import act
 
@@ -44,3 +46,19 @@ def test_apply_and_apply_exact_agree():
     z = np.array([[2.0, 2.0], [-1.0, -1.0]])
     assert a.apply(z).tolist() == [[5.0, -2.0], [2.0, 1.0]]
     assert a.apply_exact(Fraction(2), 0) == 5 and a.apply_exact(Fraction(-1), 1) == 1
+
+
+@pytest.mark.parametrize("name", act.NAMES)
+def test_every_name_parses_to_its_parts(name):
+    n = act.parse_name(name)
+    rebuilt = n.kind + (str(n.order) if n.order else "") + ("n" if n.per_neuron else "")
+    assert rebuilt == name
+    assert n.degree == {"relu": 1, "relu2": 2, "polyrelu": n.order}.get(n.kind)
+
+
+@given(st.text(max_size=12))
+def test_unknown_names_are_refused_naming_the_field(name):
+    if name in act.NAMES:
+        return
+    with pytest.raises(ValueError, match="^activation: unknown"):
+        act.parse_name(name)

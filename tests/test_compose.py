@@ -3,23 +3,18 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from approx import Layer, Net, act
 from approx.compose import carry, linear, make_layer, parallel, sequential
-from approx.random_nets import random_net
-from tests.strategies import rationals
-
-
-def _net(seed, d=1, depth=2, width=3):
-    return random_net(np.random.default_rng(seed), d, depth, width)
+from tests.strategies import networks, rationals
 
 
 @settings(max_examples=25)
-@given(st.integers(0, 2 ** 32 - 1), rationals)
-def test_sequential_is_composition_exactly(seed, x):
-    f, g = _net(seed), _net(seed + 1)
+@given(networks(d=1, max_depth=2, max_width=3), networks(d=1, max_depth=2, max_width=3), rationals)
+def test_sequential_is_composition_exactly(f, g, x):
     fg = sequential(f, g)
     inner = f.eval_exact([(x,)])
     assert fg.eval_exact([(x,)]) == g.eval_exact(inner)
@@ -27,21 +22,35 @@ def test_sequential_is_composition_exactly(seed, x):
 
 
 @settings(max_examples=25)
-@given(st.integers(0, 2 ** 32 - 1), st.tuples(rationals, rationals), st.booleans())
-def test_parallel_stacks_outputs_and_pads_depth(seed, x, nonneg):
-    f, g = _net(seed, d=2, depth=1), _net(seed + 7, d=2, depth=3)
+@given(networks(d=2, max_depth=1, max_width=3), networks(d=2, max_depth=3, max_width=3),
+       st.tuples(rationals, rationals), st.booleans())
+def test_parallel_stacks_outputs_and_pads_depth(f, g, x, nonneg):
     h = parallel(f, g, nonneg=[nonneg, False])
-    assert h.size()["depth"] == 3
+    assert h.size()["depth"] == max(f.size()["depth"], g.size()["depth"])
     fx = f.eval_exact([x])[0]
-    want = (max(fx[0], 0) if nonneg else fx[0],) + g.eval_exact([x])[0]   # nonneg carry: ReLU
+    pad = len(g.layers) > len(f.layers)              # f is carried through ReLU layers
+    want = (max(fx[0], 0) if nonneg and pad else fx[0],) + g.eval_exact([x])[0]   # nonneg carry: ReLU
     assert h.eval_exact([x]) == [want]
+
+
+@settings(max_examples=25)
+@given(networks(kinds=("relu", "polyrelu", "poly", "relu_pow"), max_d=2, max_depth=3, max_width=4), st.data())
+def test_layer_rows_are_the_exact_weights(net, data):
+    """Layer.rows (the one reader of exact entries) lists every nonzero exact weight, in order,
+    dense or sparse, and nothing else."""
+    for L in net.layers:
+        W = L.exact_W()
+        assert L.rows() == [[(j, w) for j, w in enumerate(r) if w] for r in W]
+        dy = [[Fraction(round(float(w) * 8), 8) for w in r] for r in W]
+        sparse = Layer(sp.csr_array(np.array(dy, dtype=float)), L.b, L.activation)
+        assert sparse.rows() == [[(j, w) for j, w in enumerate(r) if w] for r in dy]
 
 
 @given(rationals, st.integers(0, 3))
 def test_carry_is_identity(x, k):
     f = linear([[Fraction(1, 3)]], [Fraction(-1, 5)])
     assert carry(f, k).eval_exact([(x,)]) == f.eval_exact([(x,)])
-    assert carry(f, k).activations() <= {"relu"}
+    assert carry(f, k).hidden_kinds() <= {"relu"}
 
 
 def test_make_layer_sparse_only_when_float_exact():

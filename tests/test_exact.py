@@ -3,13 +3,13 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from approx import Layer, Net, act
 from approx.exact import split, to_polyrelu, vandermonde_weights, width_factor
 from approx.random_nets import pin_kinks, preactivations_exact, random_point
-from tests.strategies import nets, points
+from tests.strategies import nets, networks, points, rationals
 
 MIXED = ("relu", "relu2", "relu_pow", "poly", "polyrelu", "identity")
 
@@ -69,6 +69,29 @@ def test_forced_paper_vector(args, data):
     assert width_factor(net, True, [0, Fraction(1, 3), Fraction(1, 3), Fraction(1, 3)]) == 3
     pts = data.draw(points(d, 2))
     assert p.eval_exact(pts) == net.eval_exact(pts)
+
+
+# pinned networks, each a branch of to_polyrelu that a random draw reaches rarely: every hidden
+# neuron constant (zero weights: a dummy neuron keeps the shapes valid), identity hidden neurons
+# (two PolyReLU parts each), per-neuron rows with a constant term and a negative ReLU part
+CONSTANT = Net([Layer([[0], [0]], [1, -2], act.poly([1, 0, 1])), Layer([[1, 1]], [0])])
+IDENTITY = Net([Layer([[1, -1]], [Fraction(1, 3)], act.identity()), Layer([[2]], [0])])
+PER_NEURON = Net([Layer([[1], [-1]], [0, 0], act.poly([[1, 0, 2], [0, -1, 0]])), Layer([[1, 1]], [1])])
+
+
+@example(net=CONSTANT, x=[Fraction(1, 2), 0], shared=True)
+@example(net=CONSTANT, x=[Fraction(1, 2), 0], shared=False)
+@example(net=IDENTITY, x=[Fraction(-3, 4), Fraction(5, 2)], shared=True)
+@example(net=PER_NEURON, x=[Fraction(-1, 3), 0], shared=True)
+@example(net=PER_NEURON, x=[Fraction(-1, 3), 0], shared=False)
+@settings(max_examples=60)
+@given(networks(kinds=MIXED, max_d=2, max_depth=3, max_width=4), st.lists(rationals, min_size=2, max_size=2),
+       st.booleans())
+def test_to_polyrelu_keeps_the_function_and_depth(net, x, shared):
+    pt = tuple(x[:net.d_in])
+    p = to_polyrelu(net, shared=shared)
+    assert _hidden_polyrelu(p) and p.size()["depth"] == net.size()["depth"]
+    assert p.eval_exact([pt]) == net.eval_exact([pt])
 
 
 @given(st.lists(st.fractions(-3, 3, max_denominator=5).filter(bool), min_size=1, max_size=5),

@@ -92,7 +92,7 @@ def test_validation_names_the_problem(build, msg):
 
 def test_wrong_input_dimension():
     net = Net([Layer([[1, 2]], [0])])
-    with pytest.raises(ValueError, match=r"takes \(points, 2\)"):
+    with pytest.raises(ValueError, match=r"x: expected shape \(points, 2\)"):
         net.eval(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="has 1 coordinates but the network takes 2"):
         net.eval_exact([(1,)])

@@ -40,7 +40,7 @@ def test_product_net_error_and_exact_zero(x, y, M, m):
     got = p.eval_exact([(x, y), (0, y), (x, 0)])
     assert abs(got[0][0] - x * y) <= product_error(M, m)
     assert got[1][0] == 0 and got[2][0] == 0
-    assert p.activations() == {"relu"}
+    assert p.hidden_kinds() == {"relu"}
 
 
 @settings(max_examples=15, deadline=None)
@@ -49,7 +49,7 @@ def test_polyrelu_activation_certified_within_eps(a, bits):
     """Any order r <= 8, |a_i| <= 1: relu-only, certified error <= eps, confirmed on a dense grid."""
     eps = Fraction(1, 2 ** bits)
     g = polyrelu_activation(a, eps)
-    assert g.activations() <= {"relu"} and g.layers[-1].activation.kind == "identity"
+    assert g.hidden_kinds() <= {"relu"} and g.layers[-1].activation.kind == "identity"
     cert = sup_error_1d(g, act.polyrelu(a), (-1, 1))
     assert cert.attained <= cert.bound <= polyrelu_activation_error(a, eps) <= eps
     x = np.linspace(-1, 1, 4001)
@@ -65,7 +65,7 @@ def test_polyrelu_activation_tiny_eps(r, eps):
     a = [0] + [(-1) ** i for i in range(r)]
     g = polyrelu_activation(a, eps)
     bound = polyrelu_activation_error(a, eps)
-    assert g.activations() == {"relu"} and bound <= Fraction(eps)
+    assert g.hidden_kinds() == {"relu"} and bound <= Fraction(eps)
     x = np.concatenate([np.linspace(-1, 1, 20001), np.random.default_rng(r).uniform(0, 1, 20000)])
     with single_thread():
         err = np.abs(g.eval(x).ravel() - act.polyrelu(a).apply(x)).max()
@@ -102,7 +102,7 @@ def test_polyrelu_net_certified_in_1d(per_neuron, kinds):
     plan = polyrelu_net_plan(f, eps)
     gad = layer_gadgets(plan)
     g = polyrelu_net(f, eps, plan, gad)
-    assert g.activations() == {"relu"}
+    assert g.hidden_kinds() == {"relu"}
     cert = polyrelu_net_bound(plan, gad)
     assert cert.method == "certified" and cert.bound <= eps
     pw = pointwise_error_1d(g, f, (-1, 1))

@@ -132,7 +132,7 @@ def test_partition_of_unity_sums_to_one_exactly(N, pts, d, shared):
 @given(N=st.integers(1, 40), pts=st.lists(rationals, min_size=1, max_size=4))
 def test_relu_partition_of_unity_exact_in_1d(N, pts):
     net = partition_of_unity(N, 1, "relu")
-    assert net.activations() == {"relu"}
+    assert net.hidden_kinds() == {"relu"}
     assert net.eval_exact([(p,) for p in pts]) == [(Fraction(1),)] * len(pts)
 
 
@@ -175,7 +175,7 @@ def test_conventions_layers_and_sparsity():
     assert not any(L.activation.per_neuron for L in shared.layers)
     assert {L.activation.coeffs for L in shared.layers[:-1]} == {(0, 1), (0, 0, 1)}
     assert any(L.activation.per_neuron for L in per.layers)
-    assert relu.activations() == {"relu"}
+    assert relu.hidden_kinds() == {"relu"}
     x = np.random.default_rng(0).random((50, 2))
     assert np.allclose(shared.eval(x), per.eval(x), atol=1e-13)
 

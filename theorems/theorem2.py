@@ -224,7 +224,7 @@ def measure_upper(case: UpperCase) -> UpperRow:
     plan = polyrelu_net_plan(f, tolerance)
     gadgets = layer_gadgets(plan)
     g = polyrelu_net(f, tolerance, plan, gadgets)
-    if g.activations() - {"relu"}:
+    if g.hidden_kinds() - {"relu"}:
         raise AssertionError("polyrelu_net returned a non-ReLU network")
     bound = polyrelu_net_bound(plan, gadgets, GADGET_POINTS)
     s = g.size()
