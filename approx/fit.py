@@ -47,8 +47,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from approx import activations as _f
+from approx import backprop as _backprop
 from approx import fused as _fused
 from approx import fit_optim
+from approx import malloc
 
 MAX_WIDTH, MAX_DEPTH, MAX_DIM = 1024, 4, 4  # the group shapes BatchedMLP accepts
 
@@ -131,7 +133,9 @@ class BatchedMLP(nn.Module):
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype: must be torch.float32 or torch.float64, got {dtype}")
         self.seeds = seeds
-        self.fused = True  # PolyReLU / PolyNorm through approx.fused (False: autograd of the plain definitions)
+        # True: gradients by approx.backprop where it supports the activation, else autograd with
+        # PolyReLU / PolyNorm through approx.fused; False: autograd of the plain definitions
+        self.fused = True
         self.layout = _layout(activation, d_in, width, depth)
         self.n_params = sum(math.prod(s) for _, s in self.layout)
         rows = [self._init_row(s) for s in seeds]
@@ -336,6 +340,11 @@ class Problem:
         return self._loss_grad(theta.detach(), x, y)
 
     def _loss_grad(self, theta, x, y):
+        if self.model.fused and _backprop.supports(self.model):  # hand-written backward, no autograd
+            return _backprop.loss_grad(self.model, theta, x, y)
+        return self._loss_grad_autograd(theta, x, y)
+
+    def _loss_grad_autograd(self, theta, x, y):
         # the named pieces of theta are the leaves: their gradients are concatenated once, instead
         # of autograd scattering each piece's gradient into a zero (models, n_params) tensor
         P = {k: v.detach().requires_grad_(True) for k, v in self.model.unpack(theta).items()}
@@ -431,7 +440,7 @@ def train_group(model: BatchedMLP, x_train, y_train, schedule, x_test=None, y_te
     run = fit_optim.RunState(model.n_models, model.theta.device, log_every)
     total = sum(ph["steps"] for ph in phases)
     t0 = time.perf_counter()
-    with fit_optim.malloc_tuned(model.theta.device):
+    with malloc.tuned(model.theta.device):
         theta = model.theta.detach().clone()
         ticked = [0]
 

@@ -27,9 +27,6 @@ per model:
 """
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
 import math
 
 import torch
@@ -348,39 +345,3 @@ def _lm_step(J, r, lam):
 
 
 STEPPERS = {"adam": adam, "lbfgs": lbfgs, "lm": lm}
-
-
-# -- glibc malloc -------------------------------------------------------------
-_MALLOC_TUNED = False
-
-
-def tune_malloc(trim_threshold: int = 1 << 30) -> bool:
-    """Keep freed large blocks inside the process (glibc ``mallopt``).
-
-    glibc serves blocks above 32 MB with mmap and unmaps them on free, so a
-    stacked temporary of hundreds of MB is re-faulted page by page at every
-    step. This turns mmap off for malloc (M_MMAP_MAX = 0) and raises the heap
-    trim threshold, process-wide. Returns False where glibc is absent.
-    """
-    global _MALLOC_TUNED
-    if _MALLOC_TUNED:
-        return True
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-        okay = libc.mallopt(M_MMAP_MAX, 0) == 1 and libc.mallopt(M_TRIM_THRESHOLD, int(trim_threshold)) == 1
-    except (OSError, AttributeError):
-        return False
-    _MALLOC_TUNED = okay
-    return okay
-
-
-@contextlib.contextmanager
-def malloc_tuned(device):
-    """Apply ``tune_malloc`` once before CPU training (process-wide, idempotent)."""
-    if torch.device(device).type == "cpu" and AUTO_TUNE_MALLOC:
-        tune_malloc()
-    yield
-
-
-AUTO_TUNE_MALLOC = True

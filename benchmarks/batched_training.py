@@ -7,7 +7,7 @@ seconds. Extras: the largest relative difference of the final losses between
 the two paths (float64 rows must agree), the achieved GFLOP/s of the batched
 run (matmul FLOPs of forward + backward, an estimate) and, on CUDA devices
 whose peak is listed in PEAK_TFLOPS, the fraction of peak. A last row measures
-the glibc malloc fix (approx.fit_optim.tune_malloc) in two fresh processes.
+the glibc malloc fix (approx.malloc.tune) in two fresh processes.
 
 >>> flops_per_step(1, 8, 2, points=10, models=2) == 3 * 2 * 2 * 10 * (8 + 64 + 8)
 True
@@ -15,13 +15,14 @@ True
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 
 import torch
 
-from approx import fit
+from approx import fit, malloc
 
 # dense peak TFLOP/s by (device name fragment, dtype); tensor-core figures of the H100 SXM datasheet
 PEAK_TFLOPS = {("H100", torch.float32): 67.0, ("H100", torch.float64): 67.0}
@@ -84,9 +85,8 @@ def _device_name(device):
 
 _MALLOC_PROBE = r"""
 import json, resource, sys, time, torch
-from approx import fit, fit_optim
-fit_optim.AUTO_TUNE_MALLOC = sys.argv[1] == "1"
-M, w, P, n = (int(a) for a in sys.argv[2:6])
+from approx import fit
+M, w, P, n = (int(a) for a in sys.argv[1:5])
 x = torch.rand(P, 1, dtype=torch.float64) * 2 - 1
 m = fit.BatchedMLP("relu", 1, w, 2, seeds=list(range(M)))
 fit.train_group(m, x, torch.sin(x), [{"optimizer": "adam", "steps": 2}])
@@ -98,11 +98,13 @@ print(json.dumps({"s": t1 - t0, "faults": (r1.ru_minflt - r0.ru_minflt) / n, "sy
 
 
 def malloc_row(models=16, width=1024, points=512, steps=3):
-    """Adam steps with 64 MB stacked temporaries, without and with tune_malloc (fresh processes)."""
+    """Adam steps with 64 MB stacked temporaries, without and with approx.malloc (fresh processes, the
+    switch POLYCOM_TUNE_MALLOC=0 / 1 in their environment)."""
     out = []
     for flag in ("0", "1"):
-        p = subprocess.run([sys.executable, "-c", _MALLOC_PROBE, flag, str(models), str(width), str(points),
-                            str(steps)], capture_output=True, text=True, check=True)
+        env = dict(os.environ, **{malloc.ENV: flag})
+        p = subprocess.run([sys.executable, "-c", _MALLOC_PROBE, str(models), str(width), str(points),
+                            str(steps)], capture_output=True, text=True, check=True, env=env)
         out.append(json.loads(p.stdout.strip().splitlines()[-1]))
     return {"name": f"batched_training/malloc/{models}x{points}x{width}", "device": "cpu", "dtype": "float64",
             "baseline_s": out[0]["s"], "ours_s": out[1]["s"], "ratio": out[0]["s"] / out[1]["s"],

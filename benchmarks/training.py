@@ -44,7 +44,7 @@ import time
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from approx import fit, fit_optim
+from approx import fit, fit_optim, malloc
 from benchmarks import limits as L
 
 ACTIVATIONS = ("relu", "tanh", "polyrelu3", "polyrelu3n", "polynorm3")
@@ -271,7 +271,7 @@ def run(quick: bool = True, activations=ACTIVATIONS, widths=WIDTHS, dtypes=DTYPE
     old = torch.get_num_threads()
     if threads and torch.device(device).type == "cpu":
         torch.set_num_threads(threads)
-    fit_optim.tune_malloc()  # process-wide: ours, vmap and the loop all run with it
+    malloc.tune()  # process-wide: ours, vmap and the loop all run with it
     rows = []
     try:
         for dt in dtypes:

@@ -1,6 +1,7 @@
 """Batched training (approx.fit): shapes, init, equivalence with one-by-one training,
 optimiser maths, failures and input errors. Small models only (width <= 16)."""
 import math
+import os
 
 import pytest
 import torch
@@ -268,8 +269,19 @@ def test_bench_row_compares_the_same_models():
 
 
 def test_tune_malloc_is_idempotent():
-    first = fit_optim.tune_malloc()
-    assert isinstance(first, bool) and fit_optim.tune_malloc() == first
+    from approx import malloc
+    first = malloc.tune()
+    assert isinstance(first, bool) and malloc.tune() == first
+
+
+def test_malloc_switch_is_read_from_the_environment_once():
+    import subprocess
+    import sys
+    code = "from approx import malloc; print(malloc.ENABLED)"
+    for flag, want in (("0", "False"), ("1", "True")):
+        env = dict(os.environ, POLYCOM_TUNE_MALLOC=flag)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        assert out.stdout.strip() == want
 
 
 @pytest.mark.parametrize("points, params", [(30, 10), (10, 30)])
