@@ -137,17 +137,8 @@ def _norm_fwd(z, cs, h):
     return z, z2, s
 
 
-def _dot(u, v, per_neuron: bool):
-    """sum over points (per neuron) or over neurons and points (per model) of u * v, one read pass."""
-    n = u.shape[-1] if per_neuron else u.shape[-1] * u.shape[-2]
-    return torch.bmm(u.reshape(-1, 1, n), v.reshape(-1, n, 1)).view(u.shape[0], -1 if per_neuron else 1)[
-        ..., slice(None) if per_neuron else 0]
-
-
-def _act_bwd(model, gh, saved, cs, s0):
-    """(dz, coefficient gradients low -> high or None) from dh = ``gh``; ``s0`` is the gradient of
-    the constant coefficient (the sum of ``gh`` over points, and neurons where it is shared), which
-    the caller has from the next layer's bias gradient, or None where there are no coefficients."""
+def _act_bwd(model, gh, saved, cs, need_c: bool):
+    """(dz, coefficient gradients low -> high or None) from dh = ``gh``."""
     kind = model.kind
     if kind == "relu":
         return torch.ops.aten.threshold_backward(gh, saved[0], 0), None
@@ -157,26 +148,27 @@ def _act_bwd(model, gh, saved, cs, s0):
     if kind == "polyrelu":
         r, d = saved
         dz = gh * d
-        dims = (2,) if model.per_neuron else (1, 2)
-        gc, t = [s0], gh
-        for i in range(1, len(cs)):  # sum gh r**i: the last one as a dot product, no product written
-            if i == len(cs) - 1:
-                gc.append(_dot(t, r, model.per_neuron))
-            else:
+        gc = None
+        if need_c:
+            dims = (2,) if model.per_neuron else (1, 2)
+            gc, t = [gh.sum(dims)], gh
+            for _ in range(len(cs) - 1):
                 t = t * r
                 gc.append(t.sum(dims))
         return dz, gc
-    return _norm_bwd(gh, saved, cs, s0)
+    return _norm_bwd(gh, saved, cs, need_c)
 
 
-def _norm_bwd(g, saved, cs, s0):
+def _norm_bwd(g, saved, cs, need_c: bool):
     z, z2, s = saved
     k, w = len(cs) - 1, z.shape[1]
     q, t = [], g
     for _ in range(k):  # q_i = sum_w g z**i, per point
         t = t * z
         q.append(t.sum(1, keepdim=True))
-    gc = [s0] + [(s[i] * q[i]).sum((1, 2)) for i in range(k)]
+    gc = None
+    if need_c:
+        gc = [g.sum((1, 2))] + [(s[i] * q[i]).sum((1, 2)) for i in range(k)]
     alpha = [cs[i] * s[i - 1] * i for i in range(1, k + 1)]       # (models, 1, points)
     beta = [alpha[i] * s[i] * s[i] * q[i] / w for i in range(k)]
     a = _horner(z, alpha) if k > 1 else alpha[0]
@@ -210,18 +202,13 @@ def _block(model, th, h0, y, G, L, sl):
         wb, fan, o, a_off, c_off = sl[l]
         Wb = th[:, wb:wb + (fan + 1) * o].view(Mb, fan + 1, o)
         hin = hs[l]
-        gWb = torch.matmul(hin, gz.transpose(1, 2))  # (Mb, fan + 1, o): [dW; db]
-        G[:, wb:wb + (fan + 1) * o].view(Mb, fan + 1, o).copy_(gWb)
+        G[:, wb:wb + (fan + 1) * o].view(Mb, fan + 1, o).copy_(torch.matmul(hin, gz.transpose(1, 2)))
         if l == 0:
             break
         gh = torch.bmm(Wb[:, :fan], gz)
         a_prev, c_prev = sl[l - 1][3], sl[l - 1][4]
-        s0 = None
-        if a_prev is not None:  # sum_p gh = W db per neuron: the constant coefficient's gradient
-            s0 = torch.bmm(Wb[:, :fan], gWb[:, fan, :, None])[..., 0]
-            s0 = s0 if model.per_neuron else s0.sum(1)
-        gz, gc = _act_bwd(model, gh, saved[l - 1], coeffs[l - 1], s0)
-        if a_prev is not None:
+        gz, gc = _act_bwd(model, gh, saved[l - 1], coeffs[l - 1], a_prev is not None)
+        if gc is not None:
             _put_coeffs(model, G, gc, a_prev, c_prev)
 
 
