@@ -205,7 +205,9 @@ def _block(model, th, h0, y, G, L, sl):
         G[:, wb:wb + (fan + 1) * o].view(Mb, fan + 1, o).copy_(torch.matmul(hin, gz.transpose(1, 2)))
         if l == 0:
             break
-        gh = torch.bmm(Wb[:, :fan], gz)
+        # dh = W dz; for the output layer (one column) an outer product, which a broadcast multiply
+        # writes 2-3x faster than a k = 1 matmul
+        gh = Wb[:, :fan] * gz if o == 1 else torch.bmm(Wb[:, :fan], gz)
         a_prev, c_prev = sl[l - 1][3], sl[l - 1][4]
         gz, gc = _act_bwd(model, gh, saved[l - 1], coeffs[l - 1], a_prev is not None)
         if gc is not None:
