@@ -83,34 +83,41 @@ def _coeffs(model, th, a_off, c_off):
     return [c[:, :, None]] + [a[:, k - i, None, None] for i in range(1, k + 1)]
 
 
-def _horner(z, cs, out=None):
-    """sum_i cs[i] z**i (``cs`` low -> high, at least two) with fused multiply-adds. The first step
-    is a multiply and an in-place add: addcmul with two broadcast operands is 2-3x slower."""
+def _horner(z, cs, out, tmp):
+    """sum_i cs[i] z**i into ``out`` (``cs`` low -> high, at least two), using the buffer ``tmp``
+    (may be ``out`` itself where ``z`` is not ``out``). The first step is a multiply and an
+    in-place add: addcmul with two broadcast operands is 2-3x slower."""
     k = len(cs) - 1
-    acc = torch.mul(z, cs[k], out=out if k == 1 else None).add_(cs[k - 1])
+    acc = torch.mul(z, cs[k], out=out if k == 1 else tmp).add_(cs[k - 1])
     for i in range(k - 2, -1, -1):
-        acc = torch.addcmul(cs[i], acc, z, out=out if i == 0 else None)
-    return acc
+        torch.addcmul(cs[i], acc, z, out=out if i == 0 else acc)
+    return out
 
 
-def _horner2(r, cs, out):
-    """p(r) into ``out`` and p'(r), by Horner's rule for both at once (``cs`` low -> high, >= 2)."""
+def _horner2(r, cs, out, p, dp):
+    """p(r) into ``out`` and p'(r) into ``dp``, by Horner's rule for both at once (``cs`` low ->
+    high, at least two; ``p`` a scratch buffer). Buffers are reused in place: fresh ones would
+    come cold from memory."""
     k = len(cs) - 1
     if k == 1:
         torch.mul(r, cs[1], out=out).add_(cs[0])
-        return cs[1].expand_as(r).clone()
-    p = torch.mul(r, cs[k]).add_(cs[k - 1])           # p = c_k r + c_(k-1)
-    dp = torch.addcmul(p, r, cs[k])                    # p' = c_k r + p
+        return dp.copy_(cs[1].expand_as(r))
+    torch.mul(r, cs[k], out=p).add_(cs[k - 1])       # p = c_k r + c_(k-1)
+    torch.addcmul(p, r, cs[k], out=dp)                 # p' = c_k r + p
     for i in range(k - 2, 0, -1):
-        p = torch.addcmul(cs[i], p, r)
-        dp = torch.addcmul(p, dp, r)
+        torch.addcmul(cs[i], p, r, out=p)
+        torch.addcmul(p, dp, r, out=dp)
     torch.addcmul(cs[0], p, r, out=out)
     return dp
 
 
+_mask = torch.ops.aten.threshold_backward.grad_input  # out = g where s > 0, else 0 (one pass, in place)
+
+
 # -- activations: forward (value + what the backward needs) and backward ------------------
-def _act_fwd(model, z, cs, h):
-    """Write the activation of ``z`` into ``h``; return the saved tensors of ``_act_bwd``."""
+def _act_fwd(model, z, cs, h, ws, l):
+    """Write the activation of ``z`` (a workspace buffer) into ``h``; return the saved tensors of
+    ``_act_bwd``."""
     kind = model.kind
     if kind == "relu":
         torch.clamp_min(z, 0, out=h)
@@ -120,79 +127,100 @@ def _act_fwd(model, z, cs, h):
         return (h,)
     if kind == "polyrelu":
         r = z.clamp_min_(0)  # r = ReLU(z); z > 0 exactly where r > 0
-        d = _horner2(r, cs, h)
-        return r, torch.ops.aten.threshold_backward(d, r, 0)  # p'(r) where z > 0, else 0
-    return _norm_fwd(z, cs, h)
+        d = _horner2(r, cs, h, ws.tmp, ws.aux[l])
+        return r, _mask(d, r, 0, grad_input=d)  # p'(r) where z > 0, else 0
+    return _norm_fwd(z, cs, h, ws.aux[l], ws.tmp)
 
 
-def _norm_fwd(z, cs, h):
+def _norm_fwd(z, cs, h, z2, tmp):
     k, w = len(cs) - 1, z.shape[1]
-    z2 = z * z
-    p2, s = z2, []
+    torch.mul(z, z, out=z2)
+    s = []
     for i in range(1, k + 1):  # s_i = (mean_w z**(2i) + eps)**-1/2, per point: (models, 1, points)
-        if i > 1:
-            p2 = p2 * z2
+        p2 = z2 if i == 1 else (torch.mul(z2, z2, out=tmp) if i == 2 else tmp.mul_(z2))
         s.append(torch.rsqrt(p2.sum(1, keepdim=True).div_(w).add_(EPS)))
-    _horner(z, [cs[0]] + [cs[i] * s[i - 1] for i in range(1, k + 1)], out=h)
+    _horner(z, [cs[0]] + [cs[i] * s[i - 1] for i in range(1, k + 1)], h, tmp)
     return z, z2, s
 
 
-def _act_bwd(model, gh, saved, cs, need_c: bool):
-    """(dz, coefficient gradients low -> high or None) from dh = ``gh``."""
+def _act_bwd(model, gh, saved, cs, need_c: bool, tmp, spare):
+    """dz (in the buffer of dh = ``gh``) and the coefficient gradients (low -> high, or None);
+    ``tmp`` and ``spare`` are free buffers of gh's shape."""
     kind = model.kind
     if kind == "relu":
-        return torch.ops.aten.threshold_backward(gh, saved[0], 0), None
+        return _mask(gh, saved[0], 0, grad_input=gh), None
     if kind == "tanh":
         h = saved[0]
-        return torch.addcmul(gh, gh * h, h, value=-1), None
+        return gh.sub_(torch.mul(gh, h, out=tmp).mul_(h)), None  # dh (1 - h^2)
     if kind == "polyrelu":
         r, d = saved
-        dz = gh * d
         gc = None
         if need_c:
             dims = (2,) if model.per_neuron else (1, 2)
-            gc, t = [gh.sum(dims)], gh
-            for _ in range(len(cs) - 1):
-                t = t * r
+            gc, t = [gh.sum(dims)], torch.mul(gh, r, out=tmp)
+            for i in range(1, len(cs)):
+                if i > 1:
+                    t.mul_(r)
                 gc.append(t.sum(dims))
-        return dz, gc
-    return _norm_bwd(gh, saved, cs, need_c)
+        return gh.mul_(d), gc
+    return _norm_bwd(gh, saved, cs, tmp, spare)
 
 
-def _norm_bwd(g, saved, cs, need_c: bool):
+def _norm_bwd(g, saved, cs, tmp, spare):
+    """PolyNorm's backward: with q_i = sum_w g z**i, dc_i = sum s_i q_i and
+    dz = g sum_i i c_i s_i z**(i-1) - z sum_i i c_i s_i**3 (q_i / w) z**(2(i-1))."""
     z, z2, s = saved
     k, w = len(cs) - 1, z.shape[1]
-    q, t = [], g
-    for _ in range(k):  # q_i = sum_w g z**i, per point
-        t = t * z
+    q, t = [], torch.mul(g, z, out=tmp)
+    for i in range(k):  # q_i = sum_w g z**i, per point
+        if i:
+            t.mul_(z)
         q.append(t.sum(1, keepdim=True))
-    gc = None
-    if need_c:
-        gc = [g.sum((1, 2))] + [(s[i] * q[i]).sum((1, 2)) for i in range(k)]
+    gc = [g.sum((1, 2))] + [(s[i] * q[i]).sum((1, 2)) for i in range(k)]
     alpha = [cs[i] * s[i - 1] * i for i in range(1, k + 1)]       # (models, 1, points)
     beta = [alpha[i] * s[i] * s[i] * q[i] / w for i in range(k)]
-    a = _horner(z, alpha) if k > 1 else alpha[0]
-    b = _horner(z2, beta) if k > 1 else beta[0]
-    return torch.addcmul(-(b * z), g, a), gc
+    g.mul_(_horner(z, alpha, tmp, tmp) if k > 1 else alpha[0])
+    b = _horner(z2, beta, spare, spare) if k > 1 else spare.copy_(beta[0].expand_as(z))
+    return g.sub_(b.mul_(z)), gc
 
 
 # -- the group's loss and gradient ----------------------------------------------------------
-def _block(model, th, h0, y, G, L, sl):
+class _Workspace:
+    """Buffers of one block of models, reused from block to block (they stay in cache): per hidden
+    layer the pre-activation ``z``, the output ``h`` with a last row of ones, an auxiliary tensor
+    (PolyReLU's derivative, PolyNorm's z**2); a scratch ``tmp`` and two gradient buffers."""
+
+    def __init__(self, Mb: int, width: int, depth: int, P: int, dtype, device):
+        def new(rows=width):
+            return torch.empty(Mb, rows, P, dtype=dtype, device=device)
+        self.z = [new() for _ in range(depth)]
+        self.h = [new(width + 1) for _ in range(depth)]
+        for h in self.h:
+            h[:, width].fill_(1)
+        self.aux = [new() for _ in range(depth)]
+        self.tmp, self.g = new(), [new(), new()]
+
+    def view(self, Mb: int) -> "_Workspace":
+        """The first ``Mb`` models' part (for the last, smaller block)."""
+        v = object.__new__(_Workspace)
+        v.z, v.h, v.aux = [t[:Mb] for t in self.z], [t[:Mb] for t in self.h], [t[:Mb] for t in self.aux]
+        v.tmp, v.g = self.tmp[:Mb], [t[:Mb] for t in self.g]
+        return v
+
+
+def _block(model, th, h0, y, G, L, sl, ws):
     """Forward and backward of one block of models (rows of ``th``), writing G and L."""
     Mb, P = th.shape[0], h0.shape[-1]
-    dt = th.dtype
     depth, w = model.depth, model.width
-    hs, saved, coeffs = [h0], [], []
+    hs, saved, coeffs = [h0 if h0.dim() == 3 else h0.expand(Mb, *h0.shape)], [], []
     for l in range(depth):
         wb, fan, o, a_off, c_off = sl[l]
         Wb = th[:, wb:wb + (fan + 1) * o].view(Mb, fan + 1, o)
-        z = torch.matmul(Wb.transpose(1, 2), hs[-1])
-        h = torch.empty(Mb, w + 1, P, dtype=dt, device=th.device)
-        h[:, w].fill_(1)
+        z = torch.bmm(Wb.transpose(1, 2), hs[-1], out=ws.z[l])
         cs = _coeffs(model, th, a_off, c_off) if a_off is not None else None
-        saved.append(_act_fwd(model, z, cs, h[:, :w]))
+        saved.append(_act_fwd(model, z, cs, ws.h[l][:, :w], ws, l))
         coeffs.append(cs)
-        hs.append(h)
+        hs.append(ws.h[l])
     wb, fan, o, _, _ = sl[depth]
     Wb = th[:, wb:wb + (fan + 1) * o].view(Mb, fan + 1, o)
     e = torch.bmm(Wb.transpose(1, 2), hs[-1]).sub_(y)  # (Mb, 1, P) residuals
@@ -201,15 +229,15 @@ def _block(model, th, h0, y, G, L, sl):
     for l in range(depth, -1, -1):
         wb, fan, o, a_off, c_off = sl[l]
         Wb = th[:, wb:wb + (fan + 1) * o].view(Mb, fan + 1, o)
-        hin = hs[l]
-        G[:, wb:wb + (fan + 1) * o].view(Mb, fan + 1, o).copy_(torch.matmul(hin, gz.transpose(1, 2)))
+        G[:, wb:wb + (fan + 1) * o].view(Mb, fan + 1, o).copy_(torch.bmm(hs[l], gz.transpose(1, 2)))
         if l == 0:
             break
-        # dh = W dz; for the output layer (one column) an outer product, which a broadcast multiply
-        # writes 2-3x faster than a k = 1 matmul
-        gh = Wb[:, :fan] * gz if o == 1 else torch.bmm(Wb[:, :fan], gz)
+        # dh = W dz into the gradient buffer not holding dz; for the output layer (one column) an
+        # outer product, which a broadcast multiply writes 2-3x faster than a k = 1 matmul
+        gh, spare = ws.g[l % 2], ws.g[(l + 1) % 2]
+        gh = torch.mul(Wb[:, :fan], gz, out=gh) if o == 1 else torch.bmm(Wb[:, :fan], gz, out=gh)
         a_prev, c_prev = sl[l - 1][3], sl[l - 1][4]
-        gz, gc = _act_bwd(model, gh, saved[l - 1], coeffs[l - 1], a_prev is not None)
+        gz, gc = _act_bwd(model, gh, saved[l - 1], coeffs[l - 1], a_prev is not None, ws.tmp, spare)
         if gc is not None:
             _put_coeffs(model, G, gc, a_prev, c_prev)
 
@@ -238,9 +266,10 @@ def loss_grad(model, theta, x, y, block_bytes: int = BLOCK_BYTES):
     G = torch.empty(M, n, dtype=dt, device=theta.device)
     L = torch.empty(M, dtype=dt, device=theta.device)
     sl = _slices(model)
-    step = max(1, block_bytes // (model.width * P * theta.element_size()))
+    step = min(M, max(1, block_bytes // (model.width * P * theta.element_size())))
+    ws = _Workspace(step, model.width, model.depth, P, dt, theta.device)
     for a in range(0, M, step):
         b = min(M, a + step)
         _block(model, theta[a:b], h0 if h0.dim() == 2 else h0[a:b], yt if yt.shape[0] == 1 else yt[a:b],
-               G[a:b], L[a:b], sl)
+               G[a:b], L[a:b], sl, ws if b - a == step else ws.view(b - a))
     return L, G
