@@ -20,9 +20,13 @@ Rows ``train/<activation>/w<width>/<dtype>``, one per optimiser:
 Every timing is the median of ``reps`` repetitions, the methods interleaved
 (ours, baseline, loop, ours, ...); the clock is the process CPU time on CPU
 (the machine is shared: waiting for a core is not counted) and the wall clock
-with synchronisation on CUDA (``clock``). With ``POLYCOM_COMPILE=1`` our fused
-PolyReLU/PolyNorm kernels go through torch.compile (``approx.fused``; compiled in
-the untimed warm-up; ``compiled`` field). The limits (``benchmarks.limits``) are
+with synchronisation on CUDA (``clock``). Ours computes its gradients with
+``approx.backprop`` (hand-written forward and backward, no autograd; ``gradients``
+field "backprop") where it supports the activation (relu, tanh, PolyReLU,
+PolyNorm: every activation of this grid), else with autograd. With
+``POLYCOM_COMPILE=1`` the fused PolyReLU/PolyNorm autograd Functions of the
+autograd path and of LM's Jacobians go through torch.compile (``approx.fused``;
+``compiled`` field). The limits (``benchmarks.limits``) are
 probed in the same run, on the same clock and threads; ``flop_frac``/``bw_frac``
 of each method come from the counted work of a step, and ``bound`` names the
 limit whose floor is nearest (compute, memory, or dispatch: ops per step counted
@@ -44,7 +48,7 @@ import time
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from approx import fit, fit_optim, malloc
+from approx import backprop, fit, fit_optim, malloc
 from benchmarks import limits as L
 
 ACTIVATIONS = ("relu", "tanh", "polyrelu3", "polyrelu3n", "polynorm3")
@@ -201,6 +205,7 @@ def adam_row(act, w, dtype, device, lim, level, lr=1e-3):
     fv = L.fractions(work, t_v / s["adam"], lim, ops_v)
     row = _head(act, w, dtype, device, "adam", "vmap", t_v, t_o, s, clock, m.n_params)
     row.update({"loop_s": t_l, "ratio_vs_loop": t_l / t_o, "steps": s["adam"],
+                "gradients": "backprop" if backprop.supports(m) else "autograd",
                 "max_rel_loss_diff": _rel(l_o, l_v), "max_rel_loss_diff_loop": _rel(l_o, l_l),
                 "flops_per_step": work.flops, "bytes_per_step": work.bytes,
                 "ops_per_step": ops_o, "baseline_ops_per_step": ops_v})
