@@ -32,6 +32,12 @@ Schedules are lists of phases, each ``{"optimizer": "adam" | "lbfgs" | "lm",
   ~1e-11 where plain LM stalls near 1e-6 (benchmarks/batched_training.py
   precision()).
 
+Gradients: ``approx.backprop`` (hand-written forward and backward of the whole
+group, no autograd) for relu, tanh, PolyReLU and PolyNorm; autograd (with
+``approx.fused`` for the polynomial activations) otherwise and for LM's
+per-point Jacobians. On CPU, ``approx.malloc`` tunes glibc's malloc before
+training (``POLYCOM_TUNE_MALLOC=0`` leaves it alone).
+
 Equivalence: batched and one-by-one training agree in float64 (tests: final
 losses to rtol 1e-7; Adam alone bit-for-bit in practice). In float32 Adam
 agrees to ~1e-7 but L-BFGS line-search decisions amplify rounding, so final

@@ -276,21 +276,25 @@ def run(quick: bool = True, activations=ACTIVATIONS, widths=WIDTHS, dtypes=DTYPE
     old = torch.get_num_threads()
     if threads and torch.device(device).type == "cpu":
         torch.set_num_threads(threads)
-    malloc.tune()  # process-wide: ours, vmap and the loop all run with it
     rows = []
     try:
-        for dt in dtypes:
-            lim = L.probe(dt, device, quick=tiny, reps=2 if tiny else 5)
-            for w in widths:
-                for a in activations:
-                    if progress:
-                        progress(f"train/{a}/w{w}/{dt}")
-                    if "adam" in optimizers:
-                        rows.append(adam_row(a, w, dt, device, lim, level))
-                    if "lbfgs" in optimizers:
-                        rows.append(per_model_row(a, w, dt, device, "lbfgs", lim, level))
-                    if "lm" in optimizers and fit.count_params(a, 1, w, DEPTH) <= 2000:
-                        rows.append(per_model_row(a, w, dt, device, "lm", lim, level))
+        with malloc.tuned(device):  # process-wide (unless POLYCOM_TUNE_MALLOC=0): every method runs with it
+            _grid(rows, dtypes, widths, activations, optimizers, device, level, tiny, progress)
     finally:
         torch.set_num_threads(old)
     return rows
+
+
+def _grid(rows, dtypes, widths, activations, optimizers, device, level, tiny, progress):
+    for dt in dtypes:
+        lim = L.probe(dt, device, quick=tiny, reps=2 if tiny else 5)
+        for w in widths:
+            for a in activations:
+                if progress:
+                    progress(f"train/{a}/w{w}/{dt}")
+                if "adam" in optimizers:
+                    rows.append(adam_row(a, w, dt, device, lim, level))
+                if "lbfgs" in optimizers:
+                    rows.append(per_model_row(a, w, dt, device, "lbfgs", lim, level))
+                if "lm" in optimizers and fit.count_params(a, 1, w, DEPTH) <= 2000:
+                    rows.append(per_model_row(a, w, dt, device, "lm", lim, level))
