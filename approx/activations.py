@@ -26,16 +26,12 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-try:  # torch is a hard dependency of the toolkit, but keep the pure part importable
-    import torch
-    from torch import nn
-except ImportError:  # pragma: no cover
-    torch = None
-    nn = None
+import torch
+from torch import nn
 
 
 def _is_torch(x):
-    return torch is not None and isinstance(x, torch.Tensor)
+    return isinstance(x, torch.Tensor)
 
 
 def relu(x):

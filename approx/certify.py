@@ -34,6 +34,7 @@ from fractions import Fraction
 import flint
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from approx.act import Activation, to_fraction
 from approx.pieces import TooManyPieces
@@ -44,13 +45,12 @@ MAX_POINTS = 4_000_000
 
 def single_thread():
     """Context limiting BLAS to one thread (small float64 products are slower
-    threaded, badly so on a loaded machine); a no-op without threadpoolctl."""
-    try:
-        from threadpoolctl import threadpool_limits
-        return threadpool_limits(1)
-    except ImportError:  # pragma: no cover
-        import contextlib
-        return contextlib.nullcontext()
+    threaded, badly so on a loaded machine).
+
+    >>> with single_thread():
+    ...     pass
+    """
+    return threadpool_limits(1)
 
 
 def _q(v) -> "flint.fmpq":

@@ -288,7 +288,8 @@ class Net:
     def abs_scale(self, x) -> np.ndarray:
         """Magnitude scale of a float forward pass: the network run on |x| with |W|, |b| and
         |coefficients| (an upper bound of every intermediate magnitude). float64 round-off of
-        ``eval`` is measured against it (a few unit round-offs times this scale).
+        ``eval`` is measured against it (a few unit round-offs times this scale). Where the
+        scale overflows it is inf (0 * inf counts as inf, never nan): no float guarantee.
 
         >>> from approx import Net, Layer, act
         >>> Net([Layer([[1], [-1]], [0, 0], act.relu()), Layer([[1, -1]], [0])]).abs_scale([[2.0]]).tolist()
@@ -296,15 +297,19 @@ class Net:
         """
         h = np.abs(self._check_x(x))
         for L in self.layers:
-            z = (abs(L.W) @ h.T).T if L.sparse else h @ np.abs(L.W).T
-            z = z + np.abs(L.b)
+            with np.errstate(over="ignore", invalid="ignore"):
+                z = (abs(L.W) @ h.T).T if L.sparse else h @ np.abs(L.W).T
+            z = np.where(np.isnan(z), np.inf, z) + np.abs(L.b)
             a = L.activation
             if a.kind in ("identity", "relu"):
                 h = z
             elif a.kind == "relu_pow":
-                h = z ** a.k
+                with np.errstate(over="ignore"):
+                    h = z ** a.k
             else:  # sum |c_i| z^i bounds both poly and polyrelu for z >= 0
-                h = pointwise.poly(z, np.abs(a.float_coeffs()))
+                with np.errstate(over="ignore", invalid="ignore"):
+                    h = pointwise.poly(z, np.abs(a.float_coeffs()))
+            h = np.where(np.isnan(h), np.inf, h)
         return h
 
     # exact ---------------------------------------------------------------------

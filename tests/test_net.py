@@ -10,9 +10,7 @@ from hypothesis import strategies as st
 
 from approx import Layer, Net, act
 from approx.random_nets import random_point
-from tests.strategies import nets, points
-
-KINDS = ("relu", "relu2", "relu_pow", "poly", "polyrelu", "identity")
+from tests.strategies import KINDS, nets, points
 
 
 def test_size_counts_hidden_layers_and_coefficients():
@@ -35,6 +33,15 @@ def test_float_and_torch_agree_with_exact(args, data):
     with torch.no_grad():
         t = net.to_torch(torch.float64)(torch.as_tensor(X)).numpy()
     assert np.all(np.abs(t - exact) <= 1e-13 * scale)
+
+
+def test_abs_scale_overflow_is_inf_not_nan():
+    # regression (found by the property above): a cube overflows float64, then a zero
+    # weight multiplies inf; the scale must stay an upper bound (inf), not nan
+    cube = Layer([[1]], [0], act.poly([0, 0, 0, 1]))
+    net = Net([cube, cube, Layer([[0]], [1])])
+    assert net.abs_scale([[1e103]]).tolist() == [[float("inf")]]
+    assert net.eval_exact([(Fraction(10) ** 103,)]) == [(1,)]
 
 
 @settings(max_examples=40)
