@@ -118,7 +118,7 @@ def test_render_names_every_rows_level_and_bits():
     assert ev[-1]["level"] == "a priori" and ev[-1]["why"] == "over budget" and ev[-1]["pieces"] is None
     assert all(e["level"] == "certified" and e["why"] == "" for e in ev[:-1])
     assert rep.details["smallest eps certified from pieces"] == {"2": "2^-20", "3": "2^-16"}
-    assert "r = 3: 2^-16" in rep.details["certification plan"]
+    assert "r = 3 down to 2^-16" in rep.details["certification plan"]
 
 
 def test_check_small_level_and_its_figure(monkeypatch, tmp_path):

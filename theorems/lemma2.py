@@ -155,7 +155,7 @@ def construct(level: Level) -> tuple[Case, ...]:
     """One case per (order, bits) of the level, orders outer.
 
     >>> [(c.r, c.bits, c.floor_bits) for c in construct(LEVELS["quick"])][9:11]
-    [(2, 40, 28), (3, 4, 28)]
+    [(2, 40, 36), (3, 4, 32)]
     """
     return tuple(Case(r, k, level.floor(r), level.row_seconds, level.grid)
                  for r in level.orders for k in level.bits)
@@ -370,11 +370,11 @@ def _eps_text(bits: int | None) -> str | None:
 
 
 def _plan(level: Level) -> str:
-    floors = ", ".join(f"r = {r}: 2^-{b}" if b else f"r = {r}: none" for r, b in
+    floors = ", ".join(f"r = {r} down to 2^-{b}" if b else f"r = {r}: none" for r, b in
                        zip(level.orders, level.certify_down_to_bits))
-    return (f"every row certified down to ({floors}); beyond, a row is certified when its predicted CPU "
-            f"time is <= {level.row_seconds:g} s (the last certified row's time x max(2^(1/2), measured "
-            "growth) per bit); other rows carry the a priori budget and say why")
+    return (f"certified from exact pieces whatever it costs: {floors}; beyond, a row is certified when "
+            f"its predicted CPU time is <= {level.row_seconds:g} s (the last certified row's time x "
+            "max(2^(1/2), measured growth) per bit); other rows carry the a priori budget and say why")
 
 
 def render(f: Findings, v: Verdict, level: Level) -> Report:
