@@ -27,7 +27,8 @@ def _row(r=2, bits=8, neurons=None, bound=None, grid=None, certify_s=0.1, floor=
     """A row built by hand: size affine in bits unless ``neurons``; bound eps/4 unless ``bound``."""
     eps = Fraction(1, 2 ** bits)
     bound = eps / 4 if bound is None else Fraction(bound)
-    cert = PwCertificate(bound, bound * Fraction(99, 100), Fraction(1, 3), 2 ** (bits // 2), 0, 0) if certified else None
+    cert = PwCertificate(bound, bound * Fraction(99, 100), Fraction(1, 3), 2 ** (bits // 2), 0, 0)
+    cert = cert if certified else None
     return lemma2.Row(_case(r, bits, floor), 10, 20 + 5 * (r - 1) * bits if neurons is None else neurons, 50,
                       bound if not certified else eps / 2, float(bound) / 2 if grid is None else grid, cert,
                       certify_s if certified else None, why)
@@ -54,7 +55,8 @@ def test_predicted_seconds_uses_the_faster_of_the_law_and_the_measured_growth():
 def test_skip_reason_certifies_the_floor_whatever_the_prediction():
     history = (_row(bits=20, certify_s=100.0),)
     assert lemma2.skip_reason(_case(bits=28, floor=28, row_seconds=1.0), history) == ""
-    assert "exceeds the level's budget 1 s" in lemma2.skip_reason(_case(bits=32, floor=28, row_seconds=1.0), history)
+    why = lemma2.skip_reason(_case(bits=32, floor=28, row_seconds=1.0), history)
+    assert "predicted certification time 6400 s" in why and "exceeds the level's budget 1 s" in why
     assert lemma2.skip_reason(_case(bits=32, floor=28, row_seconds=1e6), history) == ""
 
 
