@@ -57,6 +57,9 @@ RATE_MIN_SECONDS = 0.05
 # the float64 grid error is compared with an exact bound up to float64 evaluation error (relative,
 # absolute): nets of depth <= ~130 with dyadic weights evaluate far more accurately than this
 FLOAT_REL, FLOAT_ABS = 1e-6, 1e-15
+# points per block of the float64 grid: the layers' arrays stay in cache (measured: 2x faster than
+# one block of 440k points for a depth-181 net, identical values)
+GRID_BLOCK = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -197,10 +200,13 @@ def skip_reason(case: Case, history: tuple[Row, ...]) -> str:
 
 
 def _grid_error(net, a, n: int) -> float:
+    """max |net - PolyReLU_a| in float64 over n points of [-1, 1] and n // 10 in [0, 2^-10]."""
     x = np.linspace(-1.0, 1.0, n)
     x = np.concatenate([x, np.linspace(0.0, 2.0 ** -10, n // 10)])      # dense near the kink
-    with single_thread():
-        return float(np.abs(net.eval(x).ravel() - act.polyrelu([float(c) for c in a]).apply(x)).max())
+    f = act.polyrelu([float(c) for c in a])
+    with single_thread():           # blocks of GRID_BLOCK points: same values, half the time at full
+        return max(float(np.abs(net.eval(x[i:i + GRID_BLOCK]).ravel() - f.apply(x[i:i + GRID_BLOCK])).max())
+                   for i in range(0, len(x), GRID_BLOCK))
 
 
 def _certify(net, a, why: str):
