@@ -309,7 +309,11 @@ class Findings:
 
 
 def compare(rows) -> Findings:
-    """Fit each order's sizes; check each row's bounds and measured error."""
+    """Fit each order's sizes; check each row's bounds and measured error.
+
+    >>> compare([]).ok
+    True
+    """
     rows = tuple(rows)
     orders = sorted({row.case.r for row in rows})
     fits = tuple(fit_order(r, [row.case.ln_inv_eps for row in rows if row.case.r == r],
@@ -330,7 +334,13 @@ CAVEAT_LOOSE = ("The bound O(ln^2(1/eps)) holds but is loose: the construction (
 def judge(f: Findings) -> Verdict:
     """Holds with caveat (loose) when every fitted exponent's interval lies below P_STATEMENT;
     inconclusive when a construction missed its guarantee or grows like ln^2 or faster
-    (another construction might still meet the bound). ``passed``: ``f.ok``."""
+    (another construction might still meet the bound). ``passed``: ``f.ok``.
+
+    >>> judge(compare([])).verdict
+    'inconclusive'
+    """
+    if not f.fits:
+        return Verdict("inconclusive", f.ok, "no rows to fit")
     if not f.ok:
         return Verdict("inconclusive", False, "a construction missed its own guarantee (a bound above eps, "
                        "a measured error above its bound, or a row within the certification floor not "
