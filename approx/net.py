@@ -411,6 +411,3 @@ class Net:
         {'relu'}
         """
         return {L.activation.kind for L in self.layers[:-1]}
-
-    activations = hidden_kinds   # the old name, kept until its callers in lemma2/theorem2/relu_approx move
-

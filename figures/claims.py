@@ -18,7 +18,7 @@ from theorems.report import figure_dir
 
 def _l2(rep, folder):
     from figures.relu_approx import lemma2_sizes
-    rows = [dict(row, ln_inv_eps=int(str(row["eps"]).split("^-")[1]) * math.log(2)) for row in rep.evidence]
+    rows = [dict(row, ln_inv_eps=row["bits"] * math.log(2)) for row in rep.evidence]     # eps = 2^-bits
     fits = {int(r): f for r, f in rep.details.get("fits", {}).items()}
     return lemma2_sizes(rows, fits, folder)
 
