@@ -38,6 +38,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from approx import limbs
 from approx.act import to_fraction
 
 LIMIT = 2 ** 62          # int64 entries stay below this in magnitude
@@ -62,7 +63,8 @@ class Pieces:
     ``p``, ``q``: breakpoints x_k = p_k / q_k (q_k > 0), P + 1 of them, increasing;
     ``S``, ``T``: (outputs, P) integers; output o on piece k is (S x + T) / D[o];
     ``fallbacks``: how many times a step ran on Python integers (object arrays),
-    ``exact_signs``: signs decided by exact integers (the float filter was unsure).
+    ``exact_signs``: signs decided by exact integers (the float filter was unsure);
+    ``wide_layers``: layers run on base-2^24 limbs (every sign exact there, not counted).
     """
 
     p: np.ndarray
@@ -72,6 +74,7 @@ class Pieces:
     D: tuple
     fallbacks: int
     exact_signs: int
+    wide_layers: int = 0
 
     @property
     def count(self) -> int:
@@ -92,6 +95,11 @@ class Pieces:
 
 
 # ------------------------------------------------------------- integers ----
+def _wide(a: np.ndarray) -> bool:
+    """Whether a (rows, pieces) array is held as base-2^24 limbs (approx.limbs), shape (K, rows, pieces)."""
+    return a.ndim == 3
+
+
 def _fits(*arrays) -> bool:
     return all(a.dtype != object or not a.size or max(abs(int(a.max())), abs(int(a.min()))) < LIMIT
                for a in arrays)
@@ -120,7 +128,10 @@ def to_float(a: np.ndarray) -> np.ndarray:
     """float64 copy of an int64 or object array of ints (inf where out of range)."""
     if a.dtype != object:
         return a.astype(np.float64)
-    return np.array([_fl(v) for v in a.ravel()], dtype=np.float64).reshape(a.shape)
+    try:
+        return a.astype(np.float64)
+    except OverflowError:
+        return np.array([_fl(v) for v in a.ravel()], dtype=np.float64).reshape(a.shape)
 
 
 def _absmax(a: np.ndarray, axis=None):
@@ -128,6 +139,9 @@ def _absmax(a: np.ndarray, axis=None):
     rounds by at most a relative 2^-53, absorbed by the 2^61 margin below 2^62)."""
     if a.size == 0:
         return 0.0 if axis is None else np.zeros(a.shape[0])
+    if _wide(a):               # limbs: float values within a relative 2^-50, so a 2^-40 margin covers them
+        m = np.abs(limbs.to_float(a)).max(axis=axis)
+        return m * (1 + 2.0 ** -40)
     if a.dtype != object:
         return np.maximum(a.max(axis=axis), -a.min(axis=axis)).astype(np.float64)
     if axis is None:
@@ -139,6 +153,10 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
     """Divide each neuron's (S, T, D) by their gcd over all pieces (exact; for a power-of-two D
     the gcd is the lowest set bit of D and of the bitwise or of all entries); ``rows``: which
     neurons to reduce (default all)."""
+    if _wide(S):
+        if all(int(d) & (int(d) - 1) == 0 for d in D):
+            return _gcd_rows_limbs(S, T, D, rows)
+        S, T = limbs.to_object(S), limbs.to_object(T)
     n = S.shape[0]
     g = [1] * n
     for i in range(n):
@@ -177,6 +195,29 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
     return S, T, D
 
 
+def _gcd_rows_limbs(S, T, D, rows) -> tuple:
+    """``_gcd_rows`` for limbs and power-of-two denominators: exact shifts by the common trailing zeros."""
+    K = S.shape[0]
+    S, T, D = S.copy(), T.copy(), [int(d) for d in D]
+    for i in range(S.shape[1]):
+        if D[i] == 1 or (rows is not None and not rows[i]):
+            continue
+        cap = D[i].bit_length() - 1
+        sh = min(limbs.low_zero_bits(S[:, i], cap), limbs.low_zero_bits(T[:, i], cap))
+        if sh:
+            S[:, i] = limbs.resize(limbs.shift_right(S[:, i], sh), K)
+            T[:, i] = limbs.resize(limbs.shift_right(T[:, i], sh), K)
+            D[i] >>= sh
+    return S, T, D
+
+
+def _narrow(S, T):
+    """int64 copies of limb arrays whose values fit again (else the arrays themselves)."""
+    if _wide(S) and limbs.fits_int64(S) and limbs.fits_int64(T):
+        return limbs.to_int64(S), limbs.to_int64(T)
+    return S, T
+
+
 def _lcm(a: int, b: int) -> int:
     return a * b // math.gcd(a, b)
 
@@ -197,9 +238,10 @@ def _layer_ints(L, D_in: list[int]):
     return W, B, D_out
 
 
-def _affine(W, B, S, T):
-    """(S', T') = W (S, T) + (0, B) on integers; int64 when a bound rules out overflow."""
-    n_out, P = len(W), S.shape[1]
+def _affine(W, B, S, T, limbs_ok: bool = True):
+    """(S', T') = W (S, T) + (0, B) on integers: int64 when a bound rules out overflow, else
+    base-2^24 limbs (``approx.limbs``, when ``limbs_ok``), else Python integers."""
+    n_out, P = len(W), S.shape[-1]
     mS, mT = _absmax(S, axis=1), _absmax(T, axis=1)
     wmax = max((abs(w) for row in W for _, w in row), default=0)
     with np.errstate(over="ignore", invalid="ignore"):   # inf * 0 = nan fails the test below: exact path
@@ -208,15 +250,25 @@ def _affine(W, B, S, T):
     rb_S = [math.inf if math.isnan(v) else v for v in rb_S]
     rb_T = [math.inf if math.isnan(v) else v for v in rb_T]
     bound_S, bound_T = max(rb_S, default=0.0), max(rb_T, default=0.0)
-    fast = (S.dtype != object and T.dtype != object and wmax < LIMIT and max(map(abs, B), default=0) < LIMIT
+    fast = (not _wide(S) and S.dtype != object and T.dtype != object and wmax < LIMIT and max(map(abs, B), default=0) < LIMIT
             and bound_S < FLIM and bound_T < FLIM)
     big = [max(x, y) >= REDUCE for x, y in zip(rb_S, rb_T)]
+    n_in = S.shape[-2]
+    wl = (int(wmax).bit_length() + limbs.B) // limbs.B         # limbs per weight
+    top = max(bound_S, bound_T, 1.0)
+    if (not fast and limbs_ok and S.dtype != object and T.dtype != object and math.isfinite(top)
+            and n_in * wl <= 8192):
+        K = limbs.limbs_for(math.frexp(top)[1] + 1)
+        X = S if _wide(S) else limbs.split(S, 3)
+        Y = T if _wide(T) else limbs.split(T, 3)
+        return limbs.matmul(W, X, None, K), limbs.matmul(W, Y, B, K), True, big
+    if _wide(S):
+        S, T = limbs.to_object(S), limbs.to_object(T)
     dt = np.int64 if fast else object
     if not fast:
         S, T = _obj(S), _obj(T)
     S2 = np.zeros((n_out, P), dtype=dt)
     T2 = np.zeros((n_out, P), dtype=dt)
-    n_in = S.shape[0]
     if fast and n_out * n_in <= 4096:
         Wm = np.zeros((n_out, n_in), dtype=np.int64)
         for i, row in enumerate(W):
@@ -354,10 +406,14 @@ def _roots_order(k, rp, rq):
 
 def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
     """Split every piece where a pre-activation changes sign inside it, then apply ReLU."""
-    n, P = S.shape
-    sg, nex = signs_at(S, T, p[None, :-1], q[None, :-1])
-    last, nex2 = signs_at(S[:, -1:], T[:, -1:], p[None, -1:], q[None, -1:])
-    stats["exact_signs"] += nex + nex2
+    n, P = S.shape[-2:]
+    if _wide(S):            # limbs: every sign exact (p, q are int64 here)
+        sg = limbs.sign(limbs.mul_sum(S, p[None, :-1], T, q[None, :-1]))
+        last = limbs.sign(limbs.mul_sum(S[:, :, -1:], p[None, -1:], T[:, :, -1:], q[None, -1:]))
+    else:
+        sg, nex = signs_at(S, T, p[None, :-1], q[None, :-1])
+        last, nex2 = signs_at(S[:, -1:], T[:, -1:], p[None, -1:], q[None, -1:])
+        stats["exact_signs"] += nex + nex2
     sg = np.concatenate([sg, last], axis=1)                 # signs at x_0 .. x_P
     sL, sR = sg[:, :-1], sg[:, 1:]
     cross = (sL.astype(np.int16) * sR) < 0
@@ -365,10 +421,14 @@ def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
     default = (sL > 0) | ((sL == 0) & (sR > 0))
     if len(ck) == 0:
         return np.where(default, S, 0), np.where(default, T, 0), p, q
-    Sc, Tc = S[ci, ck], T[ci, ck]
+    if _wide(S):
+        Sc, Tc = S[:, ci, ck], T[:, ci, ck]
+        wide_ok = limbs.fits_int64(Sc) and limbs.fits_int64(Tc)
+        Sc, Tc = (limbs.to_int64(Sc), limbs.to_int64(Tc)) if wide_ok else (limbs.to_object(Sc), limbs.to_object(Tc))
+    else:
+        Sc, Tc = S[ci, ck], T[ci, ck]
     neg = Sc < 0
-    rp = np.where(neg, Tc, -Tc)
-    rq = np.where(neg, -Sc, Sc)
+    rp, rq = _reduced(np.where(neg, Tc, -Tc), np.where(neg, -Sc, Sc))
     order, new = _roots_order(ck, rp, rq)
     ci, ck, rp, rq = ci[order], ck[order], rp[order], rq[order]
     # distinct roots per piece, position of each root among them
@@ -389,10 +449,11 @@ def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
     e = np.repeat(np.arange(len(ck)), cnt)
     j = np.arange(len(e)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     active[ci[e], start[ck[e]] + j] = np.where(j <= pos[e], sL[ci[e], ck[e]] > 0, sR[ci[e], ck[e]] > 0)
-    S2, T2 = S[:, parent], T[:, parent]
-    S2[~active] = 0
-    T2[~active] = 0
-    dt = object if (p.dtype == object or rp.dtype == object or rq.dtype == object) else np.int64
+    S2, T2 = S[..., parent], T[..., parent]
+    off = (slice(None), ~active) if _wide(S) else ~active
+    S2[off] = 0
+    T2[off] = 0
+    dt = object if any(v.dtype == object for v in (p, q, rp, rq)) else np.int64
     p2 = np.empty(P2 + 1, dtype=dt)
     q2 = np.empty(P2 + 1, dtype=dt)
     p2[start], q2[start] = p[:-1], q[:-1]
@@ -402,16 +463,29 @@ def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
     return S2, T2, p2, q2
 
 
+def _reduced(rp, rq):
+    """rp / rq in lowest terms (rq > 0), int64 (numpy gcd) or Python integers."""
+    if rp.dtype != object and rq.dtype != object:
+        g = np.gcd(rp, rq)
+        if len(g) and g.max() > 1:
+            rp, rq = rp // g, rq // g
+        return rp, rq
+    g = np.array([math.gcd(int(a), int(b)) for a, b in zip(rp, rq)], dtype=object)
+    return _shrink(_obj(rp) // g), _shrink(_obj(rq) // g)
+
+
 def _merge(S, T, p, q):
-    """Drop breakpoints between neighbouring pieces whose forms agree for every row (exact)."""
-    if S.shape[1] <= 1:
+    """Drop breakpoints between neighbouring pieces whose forms agree for every row (exact;
+    limbs are canonical, so equal integers have equal limbs)."""
+    if S.shape[-1] <= 1:
         return S, T, p, q
-    same = ((S[:, 1:] == S[:, :-1]) & (T[:, 1:] == T[:, :-1])).all(axis=0)
+    axes = tuple(range(S.ndim - 1))
+    same = ((S[..., 1:] == S[..., :-1]) & (T[..., 1:] == T[..., :-1])).all(axis=axes)
     if not same.any():
         return S, T, p, q
     keep_piece = np.concatenate([[True], ~same])
     keep_pt = np.concatenate([keep_piece, [True]])
-    return S[:, keep_piece], T[:, keep_piece], p[keep_pt], q[keep_pt]
+    return S[..., keep_piece], T[..., keep_piece], p[keep_pt], q[keep_pt]
 
 
 def _hidden_kind(L) -> str:
@@ -442,18 +516,24 @@ def propagate(net, interval, merge: bool = True, max_pieces: int = MAX_PIECES) -
     p = _shrink(np.array([v.numerator for v in pts], dtype=object))
     q = _shrink(np.array([v.denominator for v in pts], dtype=object))
     S, T, D = np.ones((1, 1), np.int64), np.zeros((1, 1), np.int64), [1]
-    stats = {"fallbacks": 0, "exact_signs": 0}
+    stats = {"fallbacks": 0, "exact_signs": 0, "wide": 0}
     for L, kind in zip(net.layers, kinds):
         W, B, D = _layer_ints(L, D)
-        S, T, fast, big = _affine(W, B, S, T)
+        S, T, fast, big = _affine(W, B, S, T, limbs_ok=p.dtype != object and q.dtype != object)
         stats["fallbacks"] += not fast
+        stats["wide"] += _wide(S)
         if kind == "relu":
             S, T, p, q = _relu(S, T, p, q, stats, max_pieces)
+        if _wide(S) and (p.dtype == object or q.dtype == object):
+            S, T = limbs.to_object(S), limbs.to_object(T)
         S, T, D = _gcd_rows(S, T, D, None if not fast else big)
+        S, T = _narrow(S, T)
         S, T, p, q = _shrink(S), _shrink(T), _shrink(p), _shrink(q)
         if merge:
             S, T, p, q = _merge(S, T, p, q)
-    return Pieces(p, q, S, T, tuple(D), stats["fallbacks"], stats["exact_signs"])
+    if _wide(S):
+        S, T = _shrink(limbs.to_object(S)), _shrink(limbs.to_object(T))
+    return Pieces(p, q, S, T, tuple(D), stats["fallbacks"], stats["exact_signs"], stats["wide"])
 
 
 def propagate_cover(net, interval, chunk: int | None = None):
