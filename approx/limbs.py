@@ -7,9 +7,9 @@ sign is the sign of the highest nonzero limb.  Limb products are below 2^48,
 so sums of up to 2^14 of them cannot overflow int64: every operation here is
 exact provided the caller sizes K from a bound (``limbs_for``).
 
->>> X = split(np.array([-(2 ** 70) - 5, 3]), 4)
+>>> X = matmul([[(0, 2 ** 40)]], split(np.array([[-(2 ** 40) - 5, 3]]), 3), [-1], 4)
 >>> to_object(X).tolist(), sign(X).tolist()
-[[-1180591620717411303429, 3], [-1, 1]]
+([[-1208925819620126732845057, 3298534883327]], [[-1, 1]])
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ MASK = (1 << B) - 1
 def limbs_for(bits: int) -> int:
     """Limbs enough for |value| < 2^bits with the top limb below 2^(B - 2) in magnitude.
 
-    >>> limbs_for(62), limbs_for(70)
+    >>> limbs_for(62), limbs_for(71)
     (3, 4)
     """
     return max(1, (bits + 2 + B - 1) // B)
@@ -119,7 +119,7 @@ def matmul(W: list[list[tuple[int, int]]], X: np.ndarray, bias: list[int] | None
     Wl = np.zeros((M, len(W), n_in), dtype=np.int64)
     for i, row in enumerate(W):
         for j, w in row:
-            Wl[:, i, j] = int_limbs(w, M)
+            Wl[:, i, j] += int_limbs(w, M)
     Kc = max(K, Kx + M) + 1
     Y = np.zeros((Kc, len(W), P), dtype=np.int64)
     for m in range(M):
