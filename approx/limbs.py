@@ -116,16 +116,13 @@ def matmul(W: list[list[tuple[int, int]]], X: np.ndarray, bias: list[int] | None
     Kx, n_in, P = X.shape
     wmax = max((abs(w) for row in W for _, w in row), default=0)
     M = max(1, (wmax.bit_length() + B) // B)
-    Wl = np.zeros((M, len(W), n_in), dtype=np.int64)
-    for i, row in enumerate(W):
-        for j, w in row:
-            Wl[:, i, j] += int_limbs(w, M)
     Kc = max(K, Kx + M) + 1
     Y = np.zeros((Kc, len(W), P), dtype=np.int64)
-    for m in range(M):
-        if not Wl[m].any():
-            continue
-        Y[m:m + Kx] += np.matmul(Wl[m][None], X)
+    for i, row in enumerate(W):           # sparse: one pass over the limbs per weight limb
+        for j, w in row:
+            for m, wm in enumerate(int_limbs(w, M)):
+                if wm:
+                    Y[m:m + Kx, i] += X[:, j] * wm
     if bias is not None:
         for i, b in enumerate(bias):
             if b:

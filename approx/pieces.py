@@ -269,6 +269,9 @@ def _affine(W, B, S, T, limbs_ok: bool = True):
         S, T = _obj(S), _obj(T)
     S2 = np.zeros((n_out, P), dtype=dt)
     T2 = np.zeros((n_out, P), dtype=dt)
+    nnz = sum(len(row) for row in W)
+    if fast and nnz <= 64:         # few weights: one pass over the pieces per weight (no dense matmul)
+        return _rows_int64(W, B, S), _rows_int64(W, B, T, bias=True), fast, big
     if fast and n_out * n_in <= 4096:
         Wm = np.zeros((n_out, n_in), dtype=np.int64)
         for i, row in enumerate(W):
@@ -301,6 +304,29 @@ def _affine(W, B, S, T, limbs_ok: bool = True):
     return S2, T2, fast, big
 
 
+def _rows_int64(W, B, S, bias: bool = False) -> np.ndarray:
+    """W S (+ B when ``bias``) row by row for int64 S whose results are known to fit int64."""
+    out = np.empty((len(W), S.shape[1]), dtype=np.int64)
+    buf = np.empty(S.shape[1], dtype=np.int64)
+    for i, row in enumerate(W):
+        o = out[i]
+        if not row:
+            o[:] = 0
+        for t, (j, w) in enumerate(row):
+            if t == 0:
+                np.multiply(S[j], w, out=o)
+            elif w == 1:
+                o += S[j]
+            elif w == -1:
+                o -= S[j]
+            else:
+                np.multiply(S[j], w, out=buf)
+                o += buf
+        if bias and B[i]:
+            o += B[i]
+    return out
+
+
 # ---------------------------------------------------------------- signs ----
 def signs_at(S, T, p, q) -> tuple[np.ndarray, int]:
     """Exact signs of S p + T q (elementwise, broadcast): a float filter, then Python integers.
@@ -324,7 +350,8 @@ def signs_at(S, T, p, q) -> tuple[np.ndarray, int]:
         sure = np.abs(v) > a
         if not ints:
             sure &= np.isfinite(v) & np.isfinite(a)
-    out = np.where(sure, np.sign(np.nan_to_num(v)), 0).astype(np.int8)
+    out = np.sign(v if ints else np.nan_to_num(v)).astype(np.int8)
+    out *= sure
     unsure = np.flatnonzero(~sure.ravel())
     if len(unsure):
         idx = np.unravel_index(unsure, shape)
@@ -337,6 +364,26 @@ def signs_at(S, T, p, q) -> tuple[np.ndarray, int]:
             flat[unsure] = [(e > 0) - (e < 0) for e in ex]
         out = flat.reshape(shape)
     return out, len(unsure)
+
+
+def _signs_rows(S, T, p, q) -> tuple[np.ndarray, int]:
+    """Signs of S p + T q for int64 rows S, T (n, P) at int64 points p, q (P): rows whose products
+    provably fit int64 (|S| |p| + |T| |q| < 2^62 from the maxima) exactly in int64, the rest by ``signs_at``."""
+    if S.dtype == object or T.dtype == object or p.dtype == object or q.dtype == object or S.shape[1] == 0:
+        return signs_at(S, T, p[None], q[None])
+    mp, mq = _absmax(p), _absmax(q)
+    fit = _absmax(S, axis=1) * mp + _absmax(T, axis=1) * mq < FLIM
+    out = np.empty(S.shape, dtype=np.int8)
+    n_ex = 0
+    if fit.all():
+        return np.sign(S * p + T * q).astype(np.int8), 0
+    for i in range(S.shape[0]):
+        if fit[i]:
+            out[i] = np.sign(S[i] * p + T[i] * q)
+        else:
+            out[i], k = signs_at(S[i], T[i], p, q)
+            n_ex += k
+    return out, n_ex
 
 
 _M31 = np.uint64(2 ** 31 - 1)
@@ -411,8 +458,8 @@ def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
         sg = limbs.sign(limbs.mul_sum(S, p[None, :-1], T, q[None, :-1]))
         last = limbs.sign(limbs.mul_sum(S[:, :, -1:], p[None, -1:], T[:, :, -1:], q[None, -1:]))
     else:
-        sg, nex = signs_at(S, T, p[None, :-1], q[None, :-1])
-        last, nex2 = signs_at(S[:, -1:], T[:, -1:], p[None, -1:], q[None, -1:])
+        sg, nex = _signs_rows(S, T, p[:-1], q[:-1])
+        last, nex2 = _signs_rows(S[:, -1:], T[:, -1:], p[-1:], q[-1:])
         stats["exact_signs"] += nex + nex2
     sg = np.concatenate([sg, last], axis=1)                 # signs at x_0 .. x_P
     sL, sR = sg[:, :-1], sg[:, 1:]
@@ -443,16 +490,20 @@ def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
         raise TooManyPieces(P2, max_pieces)
     start = np.arange(P) + np.concatenate([[0], np.cumsum(m)[:-1]])
     parent = np.repeat(np.arange(P), m + 1)
-    active = default[:, parent]
+    active = np.take(default, parent, axis=1)
     # crossing neuron ci on piece ck: subpieces 0..pos lie left of its root (sign sL), the rest right (sR)
     cnt = m[ck] + 1
     e = np.repeat(np.arange(len(ck)), cnt)
     j = np.arange(len(e)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     active[ci[e], start[ck[e]] + j] = np.where(j <= pos[e], sL[ci[e], ck[e]] > 0, sR[ci[e], ck[e]] > 0)
-    S2, T2 = S[..., parent], T[..., parent]
-    off = (slice(None), ~active) if _wide(S) else ~active
-    S2[off] = 0
-    T2[off] = 0
+    S2, T2 = np.take(S, parent, axis=-1), np.take(T, parent, axis=-1)
+    if S2.dtype == object:
+        off = (slice(None), ~active) if _wide(S) else ~active
+        S2[off] = 0
+        T2[off] = 0
+    else:
+        S2 *= active
+        T2 *= active
     dt = object if any(v.dtype == object for v in (p, q, rp, rq)) else np.int64
     p2 = np.empty(P2 + 1, dtype=dt)
     q2 = np.empty(P2 + 1, dtype=dt)
