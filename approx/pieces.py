@@ -159,12 +159,15 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
         S, T = limbs.to_object(S), limbs.to_object(T)
     n = S.shape[0]
     g = [1] * n
+    ints = S.dtype != object and T.dtype != object
+    if ints and S.shape[1] and all(int(d) & (int(d) - 1) == 0 for d in D):
+        orr = (np.bitwise_or.reduce(S, axis=1) | np.bitwise_or.reduce(T, axis=1)).tolist()
     for i in range(n):
         Di = int(D[i])
         if Di == 1 or (rows is not None and not rows[i]):
             continue
-        if S.dtype != object and T.dtype != object and Di & (Di - 1) == 0:
-            acc = int(np.bitwise_or.reduce(S[i]) | np.bitwise_or.reduce(T[i])) | Di
+        if ints and Di & (Di - 1) == 0:
+            acc = (orr[i] if S.shape[1] else 0) | Di
             g[i] = acc & -acc
         elif S.dtype != object and T.dtype != object:
             g[i] = math.gcd(Di, int(np.gcd.reduce(S[i])), int(np.gcd.reduce(T[i])))
@@ -181,8 +184,7 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
     if S.dtype == object or T.dtype == object:
         gc = np.array(g, dtype=object)[:, None]
         return _obj(S) // gc, _obj(T) // gc, D
-    S, T = S.copy(), T.copy()
-    for i, v in enumerate(g):
+    for i, v in enumerate(g):            # (S, T are this layer's own arrays: changed in place)
         if v == 1:
             continue
         if v & (v - 1) == 0:             # exact shifts: the entries are multiples of v
@@ -489,14 +491,13 @@ def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
     if P2 > max_pieces:
         raise TooManyPieces(P2, max_pieces)
     start = np.arange(P) + np.concatenate([[0], np.cumsum(m)[:-1]])
-    parent = np.repeat(np.arange(P), m + 1)
-    active = np.take(default, parent, axis=1)
+    active = np.repeat(default, m + 1, axis=1)
     # crossing neuron ci on piece ck: subpieces 0..pos lie left of its root (sign sL), the rest right (sR)
     cnt = m[ck] + 1
     e = np.repeat(np.arange(len(ck)), cnt)
     j = np.arange(len(e)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     active[ci[e], start[ck[e]] + j] = np.where(j <= pos[e], sL[ci[e], ck[e]] > 0, sR[ci[e], ck[e]] > 0)
-    S2, T2 = np.take(S, parent, axis=-1), np.take(T, parent, axis=-1)
+    S2, T2 = np.repeat(S, m + 1, axis=-1), np.repeat(T, m + 1, axis=-1)
     if S2.dtype == object:
         off = (slice(None), ~active) if _wide(S) else ~active
         S2[off] = 0
