@@ -160,14 +160,15 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
     n = S.shape[0]
     g = [1] * n
     ints = S.dtype != object and T.dtype != object
-    if ints and S.shape[1] and all(int(d) & (int(d) - 1) == 0 for d in D):
+    orr = [0] * n
+    if ints and S.shape[1] and any(int(d) & (int(d) - 1) == 0 for d in D):
         orr = (np.bitwise_or.reduce(S, axis=1) | np.bitwise_or.reduce(T, axis=1)).tolist()
     for i in range(n):
         Di = int(D[i])
         if Di == 1 or (rows is not None and not rows[i]):
             continue
         if ints and Di & (Di - 1) == 0:
-            acc = (orr[i] if S.shape[1] else 0) | Di
+            acc = orr[i] | Di
             g[i] = acc & -acc
         elif S.dtype != object and T.dtype != object:
             g[i] = math.gcd(Di, int(np.gcd.reduce(S[i])), int(np.gcd.reduce(T[i])))
@@ -213,11 +214,49 @@ def _gcd_rows_limbs(S, T, D, rows) -> tuple:
     return S, T, D
 
 
-def _narrow(S, T):
-    """int64 copies of limb arrays whose values fit again (else the arrays themselves)."""
-    if _wide(S) and limbs.fits_int64(S) and limbs.fits_int64(T):
-        return limbs.to_int64(S), limbs.to_int64(T)
-    return S, T
+def _gcd_blocks(blocks, order, D, big):
+    """``_gcd_rows`` block by block (D, big: per neuron / per row in block order); a block that
+    falls back to Python integers takes the others with it."""
+    out, D, k = [], list(D), 0
+    for S, T in blocks:
+        ids = order[k:k + S.shape[-2]]
+        rows = None if big is None else big[k:k + S.shape[-2]]
+        S, T, Db = _gcd_rows(S, T, [D[o] for o in ids], rows)
+        for o, d in zip(ids, Db):
+            D[o] = d
+        out.append((S, T))
+        k += len(ids)
+    if len(out) > 1 and any(_is_obj(b) for b in out):
+        out = _as_object(out, order)
+    return out, D
+
+
+def _narrow_blocks(blocks, order):
+    """Rows of limbs whose values fit int64 again move to the int64 block; object blocks shrink."""
+    blocks = [(_shrink(S), _shrink(T)) if not _wide(S) else (S, T) for S, T in blocks]
+    if not _wide(blocks[-1][0]):
+        return blocks, order
+    Sw, Tw = blocks[-1]
+    n1 = len(order) - Sw.shape[1]
+    fit = [limbs.fits_int64(Sw[:, i]) and limbs.fits_int64(Tw[:, i]) for i in range(Sw.shape[1])]
+    if not any(fit) or (len(blocks) > 1 and _is_obj(blocks[0])):
+        return blocks, order
+    idx = [i for i, f in enumerate(fit) if f]
+    rest = [i for i, f in enumerate(fit) if not f]
+    Sn, Tn = limbs.to_int64(Sw[:, idx]), limbs.to_int64(Tw[:, idx])
+    if len(blocks) > 1:
+        Sn, Tn = np.concatenate([blocks[0][0], Sn]), np.concatenate([blocks[0][1], Tn])
+    out = [(_shrink(Sn), _shrink(Tn))] + ([(Sw[:, rest], Tw[:, rest])] if rest else [])
+    return out, order[:n1] + [order[n1 + i] for i in idx] + [order[n1 + i] for i in rest]
+
+
+def _in_order(blocks, order):
+    """(S, T) with rows in neuron order: int64 when every row fits, else Python integers."""
+    if len(blocks) > 1 or _wide(blocks[0][0]):
+        blocks = _as_object(blocks, order)
+    S, T = blocks[0]
+    inv = np.argsort(np.asarray(order))
+    return _shrink(S[inv]), _shrink(T[inv])
 
 
 def _lcm(a: int, b: int) -> int:
@@ -304,6 +343,73 @@ def _affine(W, B, S, T, limbs_ok: bool = True):
         if B[i]:
             T2[i] = T2[i] + (np.int64(B[i]) if fast else B[i])
     return S2, T2, fast, big
+
+
+def _is_obj(block) -> bool:
+    return block[0].dtype == object or block[1].dtype == object
+
+
+def _as_object(blocks, order):
+    """One block of Python integers (rows in ``order``'s sequence) from any blocks."""
+    S = np.concatenate([limbs.to_object(S) if _wide(S) else _obj(S) for S, _ in blocks], axis=0)
+    T = np.concatenate([limbs.to_object(T) if _wide(T) else _obj(T) for _, T in blocks], axis=0)
+    return [(S, T)]
+
+
+def _affine_blocks(W, B, blocks, order, limbs_ok: bool):
+    """``_affine`` on row blocks: rows whose bound fits int64 (and whose inputs are int64) go to
+    an int64 block, the others to one block of limbs.  Returns (blocks, order, fast, big);
+    ``order``: the neuron of each row, blocks concatenated."""
+    pos = {o: k for k, o in enumerate(order)}
+    Wp = [[(pos[j], w) for j, w in row] for row in W]          # columns in block order
+    if _is_obj(blocks[0]):
+        S, T = blocks[0]
+        S2, T2, fast, big = _affine(Wp, B, S, T, limbs_ok)
+        return [(S2, T2)], list(range(len(W))), fast, big
+    P = blocks[0][0].shape[-1]
+    if _wide(blocks[0][0]):
+        blocks = [(np.zeros((0, P), np.int64), np.zeros((0, P), np.int64))] + blocks
+    if len(blocks) == 1:
+        blocks = blocks + [(np.zeros((3, 0, P), np.int64), np.zeros((3, 0, P), np.int64))]
+    (Sn, Tn), (Sw, Tw) = blocks
+    n1 = Sn.shape[0]
+    mS = np.concatenate([_absmax(Sn, axis=1), _absmax(Sw, axis=1)])
+    mT = np.concatenate([_absmax(Tn, axis=1), _absmax(Tw, axis=1)])
+    with np.errstate(over="ignore", invalid="ignore"):
+        rb = [max(sum(abs(_fl(w)) * mS[j] for j, w in row), sum(abs(_fl(w)) * mT[j] for j, w in row) + abs(_fl(b)))
+              for row, b in zip(Wp, B)]
+    rb = [math.inf if math.isnan(v) else v for v in rb]        # inf * 0: no bound, Python integers below
+    narrow = [v < FLIM and all(j < n1 and abs(w) < LIMIT for j, w in row) and abs(b) < LIMIT
+              for v, row, b in zip(rb, Wp, B)]
+    top = max([v for v, ok in zip(rb, narrow) if not ok], default=1.0)
+    if not (limbs_ok and math.isfinite(top)):
+        S, T = _as_object(blocks, order)[0]
+        S2, T2, fast, big = _affine(Wp, B, S, T, limbs_ok=False)
+        return [(S2, T2)], list(range(len(W))), fast, big
+    if all(narrow):
+        S2, T2, fast, big = _affine(Wp, B, Sn, Tn)
+        return [(S2, T2)], list(range(len(W))), fast, big
+    ni = [i for i, ok in enumerate(narrow) if ok]
+    wi = [i for i, ok in enumerate(narrow) if not ok]
+    out, new_order = [], []
+    if ni:
+        S2, T2, _, _ = _affine([Wp[i] for i in ni], [B[i] for i in ni], Sn, Tn)
+        out.append((S2, T2))
+        new_order += ni
+    if wi:
+        used = sorted({j for i in wi for j, _ in Wp[i]})
+        at = {j: k for k, j in enumerate(used)}
+        Kx = max(3, Sw.shape[0])
+        X = np.zeros((Kx, len(used), Sn.shape[1]), dtype=np.int64)
+        Y = np.zeros_like(X)
+        for j, k in at.items():
+            X[:, k], Y[:, k] = ((limbs.split(Sn[j], Kx), limbs.split(Tn[j], Kx)) if j < n1 else
+                                (limbs.resize(Sw[:, j - n1], Kx), limbs.resize(Tw[:, j - n1], Kx)))
+        K = limbs.limbs_for(math.frexp(top)[1] + 1)
+        Ww = [[(at[j], w) for j, w in Wp[i]] for i in wi]
+        out.append((limbs.matmul(Ww, X, None, K), limbs.matmul(Ww, Y, [B[i] for i in wi], K)))
+        new_order += wi
+    return out, new_order, True, [rb[i] >= REDUCE for i in new_order]
 
 
 def _rows_int64(W, B, S, bias: bool = False) -> np.ndarray:
@@ -453,9 +559,9 @@ def _roots_order(k, rp, rq):
     return order, new
 
 
-def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
-    """Split every piece where a pre-activation changes sign inside it, then apply ReLU."""
-    n, P = S.shape[-2:]
+def _block_signs(S, T, p, q, stats) -> np.ndarray:
+    """Exact signs of one block's forms at the breakpoints x_0 .. x_P (piece k's form at x_k, the
+    last piece's at x_P)."""
     if _wide(S):            # limbs: every sign exact (p, q are int64 here)
         sg = limbs.sign(limbs.mul_sum(S, p[None, :-1], T, q[None, :-1]))
         last = limbs.sign(limbs.mul_sum(S[:, :, -1:], p[None, -1:], T[:, :, -1:], q[None, -1:]))
@@ -463,19 +569,42 @@ def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
         sg, nex = _signs_rows(S, T, p[:-1], q[:-1])
         last, nex2 = _signs_rows(S[:, -1:], T[:, -1:], p[-1:], q[-1:])
         stats["exact_signs"] += nex + nex2
-    sg = np.concatenate([sg, last], axis=1)                 # signs at x_0 .. x_P
+    return np.concatenate([sg, last], axis=1)
+
+
+def _block_entries(S, T, ci, ck):
+    """(S, T) entries at rows ci, pieces ck of one block, int64 when they fit, else Python integers."""
+    if not _wide(S):
+        return S[ci, ck], T[ci, ck]
+    Sc, Tc = S[:, ci, ck], T[:, ci, ck]
+    if limbs.fits_int64(Sc) and limbs.fits_int64(Tc):
+        return limbs.to_int64(Sc), limbs.to_int64(Tc)
+    return limbs.to_object(Sc), limbs.to_object(Tc)
+
+
+def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
+    """Split every piece where a pre-activation changes sign inside it, then apply ReLU.
+    ``blocks``: [(S, T), ...] row blocks (int64 / Python integers, or limbs), rows independent."""
+    rows = [b[0].shape[-2] for b in blocks]
+    P = blocks[0][0].shape[-1]
+    sg = np.concatenate([_block_signs(S, T, p, q, stats) for S, T in blocks], axis=0)
     sL, sR = sg[:, :-1], sg[:, 1:]
     cross = (sL.astype(np.int16) * sR) < 0
     ci, ck = np.nonzero(cross)
     default = (sL > 0) | ((sL == 0) & (sR > 0))
+    offs = np.cumsum([0] + rows)
     if len(ck) == 0:
-        return np.where(default, S, 0), np.where(default, T, 0), p, q
-    if _wide(S):
-        Sc, Tc = S[:, ci, ck], T[:, ci, ck]
-        wide_ok = limbs.fits_int64(Sc) and limbs.fits_int64(Tc)
-        Sc, Tc = (limbs.to_int64(Sc), limbs.to_int64(Tc)) if wide_ok else (limbs.to_object(Sc), limbs.to_object(Tc))
-    else:
-        Sc, Tc = S[ci, ck], T[ci, ck]
+        return [(S * default[a:b], T * default[a:b]) for (S, T), a, b in zip(blocks, offs, offs[1:])], p, q
+    parts = []
+    for (S, T), a, b in zip(blocks, offs, offs[1:]):
+        sel = (ci >= a) & (ci < b)
+        parts.append((np.flatnonzero(sel),) + _block_entries(S, T, ci[sel] - a, ck[sel]))
+    if any(pt[1].dtype == object or pt[2].dtype == object for pt in parts):
+        parts = [(i, _obj(x), _obj(y)) for i, x, y in parts]
+    Sc = np.empty(len(ck), dtype=parts[0][1].dtype)
+    Tc = np.empty(len(ck), dtype=parts[0][1].dtype)
+    for i, x, y in parts:
+        Sc[i], Tc[i] = x, y
     neg = Sc < 0
     rp, rq = _reduced(np.where(neg, Tc, -Tc), np.where(neg, -Sc, Sc))
     order, new = _roots_order(ck, rp, rq)
@@ -497,14 +626,17 @@ def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
     e = np.repeat(np.arange(len(ck)), cnt)
     j = np.arange(len(e)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     active[ci[e], start[ck[e]] + j] = np.where(j <= pos[e], sL[ci[e], ck[e]] > 0, sR[ci[e], ck[e]] > 0)
-    S2, T2 = np.repeat(S, m + 1, axis=-1), np.repeat(T, m + 1, axis=-1)
-    if S2.dtype == object:
-        off = (slice(None), ~active) if _wide(S) else ~active
-        S2[off] = 0
-        T2[off] = 0
-    else:
-        S2 *= active
-        T2 *= active
+    out = []
+    for (S, T), a, b in zip(blocks, offs, offs[1:]):
+        S2, T2 = np.repeat(S, m + 1, axis=-1), np.repeat(T, m + 1, axis=-1)
+        act = active[a:b]
+        if S2.dtype == object:
+            S2[~act] = 0
+            T2[~act] = 0
+        else:
+            S2 *= act
+            T2 *= act
+        out.append((S2, T2))
     dt = object if any(v.dtype == object for v in (p, q, rp, rq)) else np.int64
     p2 = np.empty(P2 + 1, dtype=dt)
     q2 = np.empty(P2 + 1, dtype=dt)
@@ -512,7 +644,7 @@ def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
     p2[-1], q2[-1] = p[-1], q[-1]
     dest = start[ck[new]] + 1 + pos[new]
     p2[dest], q2[dest] = rp[new], rq[new]
-    return S2, T2, p2, q2
+    return out, p2, q2
 
 
 def _reduced(rp, rq):
@@ -526,18 +658,20 @@ def _reduced(rp, rq):
     return _shrink(_obj(rp) // g), _shrink(_obj(rq) // g)
 
 
-def _merge(S, T, p, q):
+def _merge(blocks, p, q):
     """Drop breakpoints between neighbouring pieces whose forms agree for every row (exact;
     limbs are canonical, so equal integers have equal limbs)."""
-    if S.shape[-1] <= 1:
-        return S, T, p, q
-    axes = tuple(range(S.ndim - 1))
-    same = ((S[..., 1:] == S[..., :-1]) & (T[..., 1:] == T[..., :-1])).all(axis=axes)
+    if len(p) <= 2:
+        return blocks, p, q
+    same = np.ones(len(p) - 2, dtype=bool)
+    for S, T in blocks:
+        axes = tuple(range(S.ndim - 1))
+        same &= ((S[..., 1:] == S[..., :-1]) & (T[..., 1:] == T[..., :-1])).all(axis=axes)
     if not same.any():
-        return S, T, p, q
+        return blocks, p, q
     keep_piece = np.concatenate([[True], ~same])
     keep_pt = np.concatenate([keep_piece, [True]])
-    return S[..., keep_piece], T[..., keep_piece], p[keep_pt], q[keep_pt]
+    return [(S[..., keep_piece], T[..., keep_piece]) for S, T in blocks], p[keep_pt], q[keep_pt]
 
 
 def _hidden_kind(L) -> str:
@@ -567,24 +701,23 @@ def propagate(net, interval, merge: bool = True, max_pieces: int = MAX_PIECES) -
     pts = [lo, hi]
     p = _shrink(np.array([v.numerator for v in pts], dtype=object))
     q = _shrink(np.array([v.denominator for v in pts], dtype=object))
-    S, T, D = np.ones((1, 1), np.int64), np.zeros((1, 1), np.int64), [1]
+    blocks, order, D = [(np.ones((1, 1), np.int64), np.zeros((1, 1), np.int64))], [0], [1]
     stats = {"fallbacks": 0, "exact_signs": 0, "wide": 0}
     for L, kind in zip(net.layers, kinds):
         W, B, D = _layer_ints(L, D)
-        S, T, fast, big = _affine(W, B, S, T, limbs_ok=p.dtype != object and q.dtype != object)
+        blocks, order, fast, big = _affine_blocks(W, B, blocks, order, p.dtype != object and q.dtype != object)
         stats["fallbacks"] += not fast
-        stats["wide"] += _wide(S)
+        stats["wide"] += any(_wide(S) for S, _ in blocks)
         if kind == "relu":
-            S, T, p, q = _relu(S, T, p, q, stats, max_pieces)
-        if _wide(S) and (p.dtype == object or q.dtype == object):
-            S, T = limbs.to_object(S), limbs.to_object(T)
-        S, T, D = _gcd_rows(S, T, D, None if not fast else big)
-        S, T = _narrow(S, T)
-        S, T, p, q = _shrink(S), _shrink(T), _shrink(p), _shrink(q)
+            blocks, p, q = _relu(blocks, p, q, stats, max_pieces)
+        if p.dtype == object or q.dtype == object:
+            blocks = [(S, T) if not _wide(S) else (limbs.to_object(S), limbs.to_object(T)) for S, T in blocks]
+        blocks, D = _gcd_blocks(blocks, order, D, None if not fast else big)
+        blocks, order = _narrow_blocks(blocks, order)
+        p, q = _shrink(p), _shrink(q)
         if merge:
-            S, T, p, q = _merge(S, T, p, q)
-    if _wide(S):
-        S, T = _shrink(limbs.to_object(S)), _shrink(limbs.to_object(T))
+            blocks, p, q = _merge(blocks, p, q)
+    S, T = _in_order(blocks, order)
     return Pieces(p, q, S, T, tuple(D), stats["fallbacks"], stats["exact_signs"], stats["wide"])
 
 
