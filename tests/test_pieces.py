@@ -152,3 +152,17 @@ def test_certified_against_polyrelu_matches_fmpq_certifier():
     new, old = sup_error_pieces(net, act.polyrelu(a), (-1, 1)), sup_error_1d(net, act.polyrelu(a), (-1, 1))
     assert new.attained == old.attained
     assert old.attained <= new.bound <= old.bound * (1 + 1e-3)     # tol = 1e-4 plus roundings
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.sampled_from([3, 4]), st.integers(36, 40), st.integers(2 ** 9, 2 ** 10 - 1))
+def test_lemma2_pieces_on_limbs_match_exact_certifier(r, bits, k):
+    # a Lemma 2 network deep enough that some rows need more than int64 (limbs), on a short interval
+    from approx.relu_approx import polyrelu_activation
+    from theorems.lemma2 import coefficients
+    net = polyrelu_activation(coefficients(r), Fraction(1, 2 ** bits))
+    iv = (Fraction(k, 2 ** 10), Fraction(k, 2 ** 10) + Fraction(1, 2 ** 16))
+    pc = propagate(net, iv)
+    assert pc.wide_layers > 0
+    ref = pieces_1d(net, iv)
+    assert [(pc.points()[j], pc.points()[j + 1]) + pc.affine(0, j) for j in range(pc.count)] == ref
