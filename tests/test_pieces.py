@@ -103,6 +103,9 @@ def test_limbs_are_exact(K, rows, ws, bias, pq, shift):
     want = [[sum(w * vals[j][k] for j, w in W[0]) + bias for k in range(3)]]
     assert limbs.to_object(Y).tolist() == want
     assert limbs.sign(Y).tolist() == [[(v > 0) - (v < 0) for v in want[0]]]
+    base = np.array(pq)
+    L = limbs.lincomb([(w, X[:, j]) for j, w in W[0]], base, limbs.limbs_for(24 * (K + 3) + 100))
+    assert limbs.to_object(L).tolist() == [sum(w * vals[j][k] for j, w in W[0]) + pq[k] for k in range(3)]
     p, q = np.array(pq), np.array(pq[::-1])
     Z = limbs.mul_sum(X, p[None], X[:, ::-1], q[None])
     assert limbs.to_object(Z).tolist() == [[a * int(b) + c * int(d) for a, b, c, d in zip(row, pq, rrow, pq[::-1])]
@@ -155,7 +158,7 @@ def test_certified_against_polyrelu_matches_fmpq_certifier():
 
 
 @settings(max_examples=6, deadline=None)
-@given(st.sampled_from([3, 4]), st.integers(36, 40), st.integers(2 ** 9, 2 ** 10 - 1))
+@given(st.just(4), st.integers(36, 40), st.integers(2 ** 9, 2 ** 10 - 1))
 def test_lemma2_pieces_on_limbs_match_exact_certifier(r, bits, k):
     # a Lemma 2 network deep enough that some rows need more than int64 (limbs), on a short interval
     from approx.relu_approx import polyrelu_activation
