@@ -17,15 +17,22 @@ breakpoint, whether and where a piece splits, the order and equality of two
 roots, whether two neighbouring pieces carry the same form) is exact:
 
 * integers are int64 numpy arrays while a bound computed beforehand shows
-  that no entry can exceed 2^62 (a layer whose products could overflow runs on
-  Python integers in object arrays instead, and the arrays go back to int64
-  as soon as they fit again); per-neuron denominators are reduced by the gcd
-  over all pieces after every layer, which keeps the integers short;
-* the sign of S p + T q (a form at a breakpoint) is read from float64 only
-  when |float value| exceeds a proved bound 8u (|S p| + |T q|) on its
-  rounding error (u = 2^-53); every other sign, zeros included, is computed
-  with Python integers.  Root order within a piece: the same filter, exact
-  comparison of cross products otherwise.
+  that no entry can exceed 2^62; a row whose bound is larger runs on base-2^24
+  limbs (``approx.limbs``: exact int64 limb arithmetic, vectorised), in a
+  second block of rows, and goes back to int64 as soon as it fits again, so the
+  other rows of the layer stay int64; Python integers in object arrays remain
+  only for what limbs do not cover (breakpoints beyond int64, non-dyadic
+  denominators of limb rows, bounds beyond float64's range); per-neuron
+  denominators are reduced by the gcd over all pieces after every layer (a
+  shift by the common trailing zeros for power-of-two denominators), and new
+  breakpoints are kept in lowest terms, which keeps the integers short;
+* the sign of S p + T q (a form at a breakpoint) is computed exactly in int64
+  for rows where |S| |p| + |T| |q| < 2^61 from the maxima, exactly on limbs for
+  limb rows, and otherwise read from float64 only when |float value| exceeds a
+  proved bound 8u (|S p| + |T q|) on its rounding error (u = 2^-53); every
+  other sign, zeros included, is computed exactly (int64 limb products, or
+  Python integers).  Root order within a piece: the same filter, exact
+  comparison of fractions otherwise.
 
 Weights may be any rationals (the denominators D are least common multiples,
 not powers of two); dyadic weights, the usual case, keep D a power of two.
@@ -546,16 +553,20 @@ def _sign_dot_int64(a, b, c, d) -> np.ndarray:
 def _roots_order(k, rp, rq):
     """Order of the roots (k ascending, then x = rp/rq ascending) and a flag per sorted entry:
     True when it starts a new distinct point of its piece.  Exact."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        xf = to_float(rp) / to_float(rq)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        fp, fq = to_float(rp), to_float(rq)
+        xf = fp / fq
+        # float order is trusted only for finite p, q and a quotient far from underflow (a p or q
+        # beyond float64's range once made x/inf = -0.0 pass for an ordinary number)
+        sure = np.isfinite(fp) & np.isfinite(fq) & ((np.abs(xf) >= 2.0 ** -1000) | (fp == 0))
     order = np.lexsort((xf, k))
-    k, rp, rq, xf = k[order], rp[order], rq[order], xf[order]
+    k, rp, rq, xf, sure = k[order], rp[order], rq[order], xf[order], sure[order]
     n = len(k)
     new = np.ones(n, dtype=bool)
     if n > 1:
         same_k = k[1:] == k[:-1]
         close = np.abs(xf[1:] - xf[:-1]) <= 16 * U * (np.abs(xf[1:]) + np.abs(xf[:-1]))
-        close |= ~np.isfinite(xf[1:]) | ~np.isfinite(xf[:-1])
+        close |= ~sure[1:] | ~sure[:-1]
         bad = np.flatnonzero(same_k & close)
         if len(bad):      # exact re-sort of the pieces holding near ties
             pieces = np.unique(k[bad])

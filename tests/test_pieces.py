@@ -41,8 +41,27 @@ def _value(pc, x):
     raise AssertionError(f"{x} outside the pieces")
 
 
+F = Fraction
+# two roots in one piece, one with a denominator beyond float64's range: its float quotient was -0.0,
+# "ordered" before an ordinary negative root (found on 2^-600 .. 2^-999 weights; approx.pieces of main too)
+TWO_ROOTS_INF_Q = [
+    Net([Layer([[F(2 ** 87 + 5)], [F(-28)], [F(18)]], [F(2), -F(2 ** 66 + 1), -F(2 ** 66)], act.relu()),
+         Layer([[-F(2 ** 68), F(-1, 2 ** 998), F(-31, 32)], [F(2 ** 87 + 5), F(3), -F(2 ** 75 + 4)],
+                [F(-38), F(5, 4), F(21, 16)]], [F(3), F(0), F(-2, 7)], act.relu()),
+         Layer([[F(13, 7), F(-27, 2), -F(2 ** 84 + 1)], [F(-2, 7), F(37, 4), F(2 ** 77 + 3)],
+                [F(-13, 5), F(-3), F(1, 2 ** 610)]], [F(1, 2 ** 706), F(-1, 2 ** 845), F(1, 2 ** 610)], act.relu()),
+         Layer([[F(1, 2 ** 601), F(-1, 2 ** 619), F(-1, 2 ** 602)]], [F(-7)], act.identity())]),
+    Net([Layer([[F(2 ** 69 + 1)]], [F(9, 7)], act.relu()),
+         Layer([[F(2 ** 76 + 5)]], [-F(2 ** 72 + 4)], act.relu()),
+         Layer([[-F(2 ** 90 + 2)], [F(2 ** 76 + 4)], [F(2 ** 72 + 1)], [F(2 ** 85 + 2)]],
+               [F(9, 2), F(3, 2), F(2 ** 66 + 4), F(-1, 2 ** 800)], act.relu()),
+         Layer([[-F(2 ** 83 + 5), F(1, 2 ** 754), F(1, 2 ** 800), F(2 ** 82)]], [-F(2 ** 69 + 5)], act.identity())])]
+
+
 @settings(max_examples=30, deadline=None)
 @given(relu_nets(), st.lists(st.fractions(min_value=-1, max_value=1, max_denominator=50), min_size=1, max_size=5))
+@example(TWO_ROOTS_INF_Q[0], [Fraction(-1, 2)])
+@example(TWO_ROOTS_INF_Q[1], [Fraction(-1, 2)])
 @example(Net([Layer([[Fraction(2 ** 70 + 1)], [Fraction(-1, 3)]], [Fraction(-(2 ** 69)), Fraction(1, 7)], act.relu()),
               Layer([[Fraction(1, 2 ** 80), Fraction(3)]], [0])]), [Fraction(1, 2)])
 def test_pieces_match_exact_certifier_and_evaluation(net, xs):
@@ -55,7 +74,6 @@ def test_pieces_match_exact_certifier_and_evaluation(net, xs):
     assert [_value(pc, x) for x in xs] == [v[0] for v in exact]
 
 
-F = Fraction
 # hypothesis seed 296970212142318649626410848884073519059: a breakpoint denominator beyond int64 (q) was
 # written into an int64 array (only p and the roots were checked) -> OverflowError
 OVERFLOW_Q = Net([Layer([[F(5, 4)], [F(29, 8)], [F(-7, 4)]], [F(-8), F(3, 8), F(1)], act.relu()),
