@@ -502,16 +502,13 @@ def _signs_rows(S, T, p, q) -> tuple[np.ndarray, int]:
         return signs_at(S, T, p[None], q[None])
     mp, mq = _absmax(p), _absmax(q)
     fit = _absmax(S, axis=1) * mp + _absmax(T, axis=1) * mq < FLIM
-    out = np.empty(S.shape, dtype=np.int8)
-    n_ex = 0
     if fit.all():
         return np.sign(S * p + T * q).astype(np.int8), 0
-    for i in range(S.shape[0]):
-        if fit[i]:
-            out[i] = np.sign(S[i] * p + T[i] * q)
-        else:
-            out[i], k = signs_at(S[i], T[i], p, q)
-            n_ex += k
+    out = np.empty(S.shape, dtype=np.int8)
+    for i in np.flatnonzero(fit):
+        out[i] = np.sign(S[i] * p + T[i] * q)
+    rest = np.flatnonzero(~fit)            # the other rows together: one float filter
+    out[rest], n_ex = signs_at(S[rest], T[rest], p[None], q[None])
     return out, n_ex
 
 
