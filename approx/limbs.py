@@ -104,9 +104,11 @@ def to_int64(X: np.ndarray) -> np.ndarray:
 
 def to_object(X: np.ndarray) -> np.ndarray:
     """Python integers (object array) of canonical limbs."""
-    out = X[-1].astype(object)
-    for k in range(X.shape[0] - 2, -1, -1):
-        out = (out << B) + X[k].astype(object)
+    K = X.shape[0]
+    pairs = [X[k] + (X[k + 1] << B) if k + 1 < K else X[k] for k in range(0, K, 2)]   # 48-bit digits
+    out = pairs[-1].astype(object)
+    for c in pairs[-2::-1]:
+        out = (out << (2 * B)) + c.astype(object)
     return out
 
 
