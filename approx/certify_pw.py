@@ -162,11 +162,11 @@ def _exact_error(coeffs, pc, k: int, x: Fraction) -> Fraction:
 
 def _attained(coeffs, pc, bounds, owner, centre, radius, vertex, top: int = 16):
     """Exact max of |p - net| over the ends, centres and vertices of the ``top`` worst (sub)pieces."""
-    pts = pc.points()
     best, at = Fraction(-1), None
-    for i in np.argsort(bounds)[::-1][:top]:
+    top = min(top, len(bounds))
+    for i in np.argpartition(-bounds, top - 1)[:top] if top else ():
         k = int(owner[i])
-        a, b = pts[k], pts[k + 1]
+        a, b = (Fraction(int(pc.p[j]), int(pc.q[j])) for j in (k, k + 1))
         for xf in (centre[i], centre[i] + vertex[i]):
             x = min(max(Fraction(float(xf)), a), b)
             for y in (x, a, b):

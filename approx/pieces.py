@@ -17,15 +17,22 @@ breakpoint, whether and where a piece splits, the order and equality of two
 roots, whether two neighbouring pieces carry the same form) is exact:
 
 * integers are int64 numpy arrays while a bound computed beforehand shows
-  that no entry can exceed 2^62 (a layer whose products could overflow runs on
-  Python integers in object arrays instead, and the arrays go back to int64
-  as soon as they fit again); per-neuron denominators are reduced by the gcd
-  over all pieces after every layer, which keeps the integers short;
-* the sign of S p + T q (a form at a breakpoint) is read from float64 only
-  when |float value| exceeds a proved bound 8u (|S p| + |T q|) on its
-  rounding error (u = 2^-53); every other sign, zeros included, is computed
-  with Python integers.  Root order within a piece: the same filter, exact
-  comparison of cross products otherwise.
+  that no entry can exceed 2^62; a row whose bound is larger runs on base-2^24
+  limbs (``approx.limbs``: exact int64 limb arithmetic, vectorised), in a
+  second block of rows, and goes back to int64 as soon as it fits again, so the
+  other rows of the layer stay int64; Python integers in object arrays remain
+  only for what limbs do not cover (breakpoints beyond int64, non-dyadic
+  denominators of limb rows, bounds beyond float64's range); per-neuron
+  denominators are reduced by the gcd over all pieces after every layer (a
+  shift by the common trailing zeros for power-of-two denominators), and new
+  breakpoints are kept in lowest terms, which keeps the integers short;
+* the sign of S p + T q (a form at a breakpoint) is computed exactly in int64
+  for rows where |S| |p| + |T| |q| < 2^61 from the maxima, exactly on limbs for
+  limb rows, and otherwise read from float64 only when |float value| exceeds a
+  proved bound 8u (|S p| + |T q|) on its rounding error (u = 2^-53); every
+  other sign, zeros included, is computed exactly (int64 limb products, or
+  Python integers).  Root order within a piece: the same filter, exact
+  comparison of fractions otherwise.
 
 Weights may be any rationals (the denominators D are least common multiples,
 not powers of two); dyadic weights, the usual case, keep D a power of two.
@@ -38,6 +45,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from approx import limbs
 from approx.act import to_fraction
 
 LIMIT = 2 ** 62          # int64 entries stay below this in magnitude
@@ -62,7 +70,8 @@ class Pieces:
     ``p``, ``q``: breakpoints x_k = p_k / q_k (q_k > 0), P + 1 of them, increasing;
     ``S``, ``T``: (outputs, P) integers; output o on piece k is (S x + T) / D[o];
     ``fallbacks``: how many times a step ran on Python integers (object arrays),
-    ``exact_signs``: signs decided by exact integers (the float filter was unsure).
+    ``exact_signs``: signs decided by exact integers (the float filter was unsure);
+    ``wide_layers``: layers run on base-2^24 limbs (every sign exact there, not counted).
     """
 
     p: np.ndarray
@@ -72,6 +81,7 @@ class Pieces:
     D: tuple
     fallbacks: int
     exact_signs: int
+    wide_layers: int = 0
 
     @property
     def count(self) -> int:
@@ -92,6 +102,11 @@ class Pieces:
 
 
 # ------------------------------------------------------------- integers ----
+def _wide(a: np.ndarray) -> bool:
+    """Whether a (rows, pieces) array is held as base-2^24 limbs (approx.limbs), shape (K, rows, pieces)."""
+    return a.ndim == 3
+
+
 def _fits(*arrays) -> bool:
     return all(a.dtype != object or not a.size or max(abs(int(a.max())), abs(int(a.min()))) < LIMIT
                for a in arrays)
@@ -120,7 +135,10 @@ def to_float(a: np.ndarray) -> np.ndarray:
     """float64 copy of an int64 or object array of ints (inf where out of range)."""
     if a.dtype != object:
         return a.astype(np.float64)
-    return np.array([_fl(v) for v in a.ravel()], dtype=np.float64).reshape(a.shape)
+    try:
+        return a.astype(np.float64)
+    except OverflowError:
+        return np.array([_fl(v) for v in a.ravel()], dtype=np.float64).reshape(a.shape)
 
 
 def _absmax(a: np.ndarray, axis=None):
@@ -128,6 +146,9 @@ def _absmax(a: np.ndarray, axis=None):
     rounds by at most a relative 2^-53, absorbed by the 2^61 margin below 2^62)."""
     if a.size == 0:
         return 0.0 if axis is None else np.zeros(a.shape[0])
+    if _wide(a):               # limbs: float values within a relative 2^-50, so a 2^-40 margin covers them
+        m = np.abs(limbs.to_float(a)).max(axis=axis)
+        return m * (1 + 2.0 ** -40)
     if a.dtype != object:
         return np.maximum(a.max(axis=axis), -a.min(axis=axis)).astype(np.float64)
     if axis is None:
@@ -139,14 +160,22 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
     """Divide each neuron's (S, T, D) by their gcd over all pieces (exact; for a power-of-two D
     the gcd is the lowest set bit of D and of the bitwise or of all entries); ``rows``: which
     neurons to reduce (default all)."""
+    if _wide(S):
+        if all(int(d) & (int(d) - 1) == 0 for d in D):
+            return _gcd_rows_limbs(S, T, D, rows)
+        S, T = limbs.to_object(S), limbs.to_object(T)
     n = S.shape[0]
     g = [1] * n
+    ints = S.dtype != object and T.dtype != object
+    orr = [0] * n
+    if ints and S.shape[1] and any(int(d) & (int(d) - 1) == 0 for d in D):
+        orr = (np.bitwise_or.reduce(S, axis=1) | np.bitwise_or.reduce(T, axis=1)).tolist()
     for i in range(n):
         Di = int(D[i])
         if Di == 1 or (rows is not None and not rows[i]):
             continue
-        if S.dtype != object and T.dtype != object and Di & (Di - 1) == 0:
-            acc = int(np.bitwise_or.reduce(S[i]) | np.bitwise_or.reduce(T[i])) | Di
+        if ints and Di & (Di - 1) == 0:
+            acc = orr[i] | Di
             g[i] = acc & -acc
         elif S.dtype != object and T.dtype != object:
             g[i] = math.gcd(Di, int(np.gcd.reduce(S[i])), int(np.gcd.reduce(T[i])))
@@ -163,8 +192,7 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
     if S.dtype == object or T.dtype == object:
         gc = np.array(g, dtype=object)[:, None]
         return _obj(S) // gc, _obj(T) // gc, D
-    S, T = S.copy(), T.copy()
-    for i, v in enumerate(g):
+    for i, v in enumerate(g):            # (S, T are this layer's own arrays: changed in place)
         if v == 1:
             continue
         if v & (v - 1) == 0:             # exact shifts: the entries are multiples of v
@@ -175,6 +203,67 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
             S[i] //= v
             T[i] //= v
     return S, T, D
+
+
+def _gcd_rows_limbs(S, T, D, rows) -> tuple:
+    """``_gcd_rows`` for limbs and power-of-two denominators: exact shifts by the common trailing zeros."""
+    K = S.shape[0]
+    S, T, D = S.copy(), T.copy(), [int(d) for d in D]
+    for i in range(S.shape[1]):
+        if D[i] == 1 or (rows is not None and not rows[i]):
+            continue
+        cap = D[i].bit_length() - 1
+        sh = min(limbs.low_zero_bits(S[:, i], cap), limbs.low_zero_bits(T[:, i], cap))
+        if sh:
+            S[:, i] = limbs.resize(limbs.shift_right(S[:, i], sh), K)
+            T[:, i] = limbs.resize(limbs.shift_right(T[:, i], sh), K)
+            D[i] >>= sh
+    return S, T, D
+
+
+def _gcd_blocks(blocks, order, D, big):
+    """``_gcd_rows`` block by block (D, big: per neuron / per row in block order); a block that
+    falls back to Python integers takes the others with it."""
+    out, D, k = [], list(D), 0
+    for S, T in blocks:
+        ids = order[k:k + S.shape[-2]]
+        rows = None if big is None else big[k:k + S.shape[-2]]
+        S, T, Db = _gcd_rows(S, T, [D[o] for o in ids], rows)
+        for o, d in zip(ids, Db):
+            D[o] = d
+        out.append((S, T))
+        k += len(ids)
+    if len(out) > 1 and any(_is_obj(b) for b in out):
+        out = _as_object(out, order)
+    return out, D
+
+
+def _narrow_blocks(blocks, order):
+    """Rows of limbs whose values fit int64 again move to the int64 block; object blocks shrink."""
+    blocks = [(_shrink(S), _shrink(T)) if not _wide(S) else (S, T) for S, T in blocks]
+    if not _wide(blocks[-1][0]):
+        return blocks, order
+    Sw, Tw = blocks[-1]
+    n1 = len(order) - Sw.shape[1]
+    fit = [limbs.fits_int64(Sw[:, i]) and limbs.fits_int64(Tw[:, i]) for i in range(Sw.shape[1])]
+    if not any(fit) or (len(blocks) > 1 and _is_obj(blocks[0])):
+        return blocks, order
+    idx = [i for i, f in enumerate(fit) if f]
+    rest = [i for i, f in enumerate(fit) if not f]
+    Sn, Tn = limbs.to_int64(Sw[:, idx]), limbs.to_int64(Tw[:, idx])
+    if len(blocks) > 1:
+        Sn, Tn = np.concatenate([blocks[0][0], Sn]), np.concatenate([blocks[0][1], Tn])
+    out = [(_shrink(Sn), _shrink(Tn))] + ([(Sw[:, rest], Tw[:, rest])] if rest else [])
+    return out, order[:n1] + [order[n1 + i] for i in idx] + [order[n1 + i] for i in rest]
+
+
+def _in_order(blocks, order):
+    """(S, T) with rows in neuron order: int64 when every row fits, else Python integers."""
+    if len(blocks) > 1 or _wide(blocks[0][0]):
+        blocks = _as_object(blocks, order)
+    S, T = blocks[0]
+    inv = np.argsort(np.asarray(order))
+    return _shrink(S[inv]), _shrink(T[inv])
 
 
 def _lcm(a: int, b: int) -> int:
@@ -197,9 +286,10 @@ def _layer_ints(L, D_in: list[int]):
     return W, B, D_out
 
 
-def _affine(W, B, S, T):
-    """(S', T') = W (S, T) + (0, B) on integers; int64 when a bound rules out overflow."""
-    n_out, P = len(W), S.shape[1]
+def _affine(W, B, S, T, limbs_ok: bool = True):
+    """(S', T') = W (S, T) + (0, B) on integers: int64 when a bound rules out overflow, else
+    base-2^24 limbs (``approx.limbs``, when ``limbs_ok``), else Python integers."""
+    n_out, P = len(W), S.shape[-1]
     mS, mT = _absmax(S, axis=1), _absmax(T, axis=1)
     wmax = max((abs(w) for row in W for _, w in row), default=0)
     with np.errstate(over="ignore", invalid="ignore"):   # inf * 0 = nan fails the test below: exact path
@@ -208,15 +298,28 @@ def _affine(W, B, S, T):
     rb_S = [math.inf if math.isnan(v) else v for v in rb_S]
     rb_T = [math.inf if math.isnan(v) else v for v in rb_T]
     bound_S, bound_T = max(rb_S, default=0.0), max(rb_T, default=0.0)
-    fast = (S.dtype != object and T.dtype != object and wmax < LIMIT and max(map(abs, B), default=0) < LIMIT
+    fast = (not _wide(S) and S.dtype != object and T.dtype != object and wmax < LIMIT and max(map(abs, B), default=0) < LIMIT
             and bound_S < FLIM and bound_T < FLIM)
     big = [max(x, y) >= REDUCE for x, y in zip(rb_S, rb_T)]
+    n_in = S.shape[-2]
+    wl = (int(wmax).bit_length() + limbs.B) // limbs.B         # limbs per weight
+    top = max(bound_S, bound_T, 1.0)
+    if (not fast and limbs_ok and S.dtype != object and T.dtype != object and math.isfinite(top)
+            and n_in * wl <= 8192):
+        K = limbs.limbs_for(math.frexp(top)[1] + 1)
+        X = S if _wide(S) else limbs.split(S, 3)
+        Y = T if _wide(T) else limbs.split(T, 3)
+        return limbs.matmul(W, X, None, K), limbs.matmul(W, Y, B, K), True, big
+    if _wide(S):
+        S, T = limbs.to_object(S), limbs.to_object(T)
     dt = np.int64 if fast else object
     if not fast:
         S, T = _obj(S), _obj(T)
     S2 = np.zeros((n_out, P), dtype=dt)
     T2 = np.zeros((n_out, P), dtype=dt)
-    n_in = S.shape[0]
+    nnz = sum(len(row) for row in W)
+    if fast and nnz <= 64:         # few weights: one pass over the pieces per weight (no dense matmul)
+        return _rows_int64(W, B, S), _rows_int64(W, B, T, bias=True), fast, big
     if fast and n_out * n_in <= 4096:
         Wm = np.zeros((n_out, n_in), dtype=np.int64)
         for i, row in enumerate(W):
@@ -249,6 +352,110 @@ def _affine(W, B, S, T):
     return S2, T2, fast, big
 
 
+def _is_obj(block) -> bool:
+    return block[0].dtype == object or block[1].dtype == object
+
+
+def _as_object(blocks, order):
+    """One block of Python integers (rows in ``order``'s sequence) from any blocks."""
+    S = np.concatenate([limbs.to_object(S) if _wide(S) else _obj(S) for S, _ in blocks], axis=0)
+    T = np.concatenate([limbs.to_object(T) if _wide(T) else _obj(T) for _, T in blocks], axis=0)
+    return [(S, T)]
+
+
+def _affine_blocks(W, B, blocks, order, limbs_ok: bool):
+    """``_affine`` on row blocks: rows whose bound fits int64 (and whose inputs are int64) go to
+    an int64 block, the others to one block of limbs.  Returns (blocks, order, fast, big);
+    ``order``: the neuron of each row, blocks concatenated."""
+    pos = {o: k for k, o in enumerate(order)}
+    Wp = [[(pos[j], w) for j, w in row] for row in W]          # columns in block order
+    if _is_obj(blocks[0]):
+        S, T = blocks[0]
+        S2, T2, fast, big = _affine(Wp, B, S, T, limbs_ok)
+        return [(S2, T2)], list(range(len(W))), fast, big
+    P = blocks[0][0].shape[-1]
+    if _wide(blocks[0][0]):
+        blocks = [(np.zeros((0, P), np.int64), np.zeros((0, P), np.int64))] + blocks
+    if len(blocks) == 1:
+        blocks = blocks + [(np.zeros((3, 0, P), np.int64), np.zeros((3, 0, P), np.int64))]
+    (Sn, Tn), (Sw, Tw) = blocks
+    n1 = Sn.shape[0]
+    mS = np.concatenate([_absmax(Sn, axis=1), _absmax(Sw, axis=1)])
+    mT = np.concatenate([_absmax(Tn, axis=1), _absmax(Tw, axis=1)])
+    with np.errstate(over="ignore", invalid="ignore"):
+        rb = [max(sum(abs(_fl(w)) * mS[j] for j, w in row), sum(abs(_fl(w)) * mT[j] for j, w in row) + abs(_fl(b)))
+              for row, b in zip(Wp, B)]
+    rb = [math.inf if math.isnan(v) else v for v in rb]        # inf * 0: no bound, Python integers below
+    narrow = [v < FLIM and all(j < n1 and abs(w) < LIMIT for j, w in row) and abs(b) < LIMIT
+              for v, row, b in zip(rb, Wp, B)]
+    top = max([v for v, ok in zip(rb, narrow) if not ok], default=1.0)
+    if not (limbs_ok and math.isfinite(top)):
+        S, T = _as_object(blocks, order)[0]
+        S2, T2, fast, big = _affine(Wp, B, S, T, limbs_ok=False)
+        return [(S2, T2)], list(range(len(W))), fast, big
+    if all(narrow):
+        S2, T2, fast, big = _affine(Wp, B, Sn, Tn)
+        return [(S2, T2)], list(range(len(W))), fast, big
+    ni = [i for i, ok in enumerate(narrow) if ok]
+    wi = [i for i, ok in enumerate(narrow) if not ok]
+    out, new_order = [], []
+    if ni:
+        S2, T2, _, _ = _affine([Wp[i] for i in ni], [B[i] for i in ni], Sn, Tn)
+        out.append((S2, T2))
+        new_order += ni
+    if wi:
+        K = limbs.limbs_for(math.frexp(top)[1] + 1)
+        SW = np.empty((K, len(wi), Sn.shape[1]), dtype=np.int64)
+        TW = np.empty_like(SW)
+        for r, i in enumerate(wi):
+            SW[:, r] = _wide_row(Wp[i], 0, Sn, Sw, mS, K)
+            TW[:, r] = _wide_row(Wp[i], B[i], Tn, Tw, mT, K)
+        out.append((SW, TW))
+        new_order += wi
+    return out, new_order, True, [rb[i] >= REDUCE for i in new_order]
+
+
+def _wide_row(row, b, Sn, Sw, m, K) -> np.ndarray:
+    """Limbs (K, P) of sum_j w_j S_j + b over one row of weights (j in block order: int64 rows Sn,
+    then limb rows Sw; m: max |S_j|).  The int64 inputs are summed in int64 when a bound allows
+    (then split once), else each is split into limbs."""
+    n1 = Sn.shape[0]
+    nar = [(j, w) for j, w in row if j < n1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        nb = sum(abs(_fl(w)) * m[j] for j, w in nar) + abs(_fl(b))
+    terms, base = [(w, Sw[:, j - n1]) for j, w in row if j >= n1], None
+    if nb < FLIM and all(abs(w) < LIMIT for _, w in nar) and abs(b) < LIMIT:
+        base = _rows_int64([nar], [b], Sn, bias=True)[0]
+    else:
+        terms += [(w, limbs.split(Sn[j], 3)) for j, w in nar]
+        if b:
+            terms.append((b, limbs.split(np.ones(Sn.shape[1], np.int64), 1)))
+    return limbs.lincomb(terms, base, K)
+
+
+def _rows_int64(W, B, S, bias: bool = False) -> np.ndarray:
+    """W S (+ B when ``bias``) row by row for int64 S whose results are known to fit int64."""
+    out = np.empty((len(W), S.shape[1]), dtype=np.int64)
+    buf = np.empty(S.shape[1], dtype=np.int64)
+    for i, row in enumerate(W):
+        o = out[i]
+        if not row:
+            o[:] = 0
+        for t, (j, w) in enumerate(row):
+            if t == 0:
+                np.multiply(S[j], w, out=o)
+            elif w == 1:
+                o += S[j]
+            elif w == -1:
+                o -= S[j]
+            else:
+                np.multiply(S[j], w, out=buf)
+                o += buf
+        if bias and B[i]:
+            o += B[i]
+    return out
+
+
 # ---------------------------------------------------------------- signs ----
 def signs_at(S, T, p, q) -> tuple[np.ndarray, int]:
     """Exact signs of S p + T q (elementwise, broadcast): a float filter, then Python integers.
@@ -272,7 +479,8 @@ def signs_at(S, T, p, q) -> tuple[np.ndarray, int]:
         sure = np.abs(v) > a
         if not ints:
             sure &= np.isfinite(v) & np.isfinite(a)
-    out = np.where(sure, np.sign(np.nan_to_num(v)), 0).astype(np.int8)
+    out = np.sign(v if ints else np.nan_to_num(v)).astype(np.int8)
+    out *= sure
     unsure = np.flatnonzero(~sure.ravel())
     if len(unsure):
         idx = np.unravel_index(unsure, shape)
@@ -285,6 +493,23 @@ def signs_at(S, T, p, q) -> tuple[np.ndarray, int]:
             flat[unsure] = [(e > 0) - (e < 0) for e in ex]
         out = flat.reshape(shape)
     return out, len(unsure)
+
+
+def _signs_rows(S, T, p, q) -> tuple[np.ndarray, int]:
+    """Signs of S p + T q for int64 rows S, T (n, P) at int64 points p, q (P): rows whose products
+    provably fit int64 (|S| |p| + |T| |q| < 2^62 from the maxima) exactly in int64, the rest by ``signs_at``."""
+    if S.dtype == object or T.dtype == object or p.dtype == object or q.dtype == object or S.shape[1] == 0:
+        return signs_at(S, T, p[None], q[None])
+    mp, mq = _absmax(p), _absmax(q)
+    fit = _absmax(S, axis=1) * mp + _absmax(T, axis=1) * mq < FLIM
+    if fit.all():
+        return np.sign(S * p + T * q).astype(np.int8), 0
+    out = np.empty(S.shape, dtype=np.int8)
+    for i in np.flatnonzero(fit):
+        out[i] = np.sign(S[i] * p + T[i] * q)
+    rest = np.flatnonzero(~fit)            # the other rows together: one float filter
+    out[rest], n_ex = signs_at(S[rest], T[rest], p[None], q[None])
+    return out, n_ex
 
 
 _M31 = np.uint64(2 ** 31 - 1)
@@ -325,16 +550,20 @@ def _sign_dot_int64(a, b, c, d) -> np.ndarray:
 def _roots_order(k, rp, rq):
     """Order of the roots (k ascending, then x = rp/rq ascending) and a flag per sorted entry:
     True when it starts a new distinct point of its piece.  Exact."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        xf = to_float(rp) / to_float(rq)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        fp, fq = to_float(rp), to_float(rq)
+        xf = fp / fq
+        # float order is trusted only for finite p, q and a quotient far from underflow (a p or q
+        # beyond float64's range once made x/inf = -0.0 pass for an ordinary number)
+        sure = np.isfinite(fp) & np.isfinite(fq) & ((np.abs(xf) >= 2.0 ** -1000) | (fp == 0))
     order = np.lexsort((xf, k))
-    k, rp, rq, xf = k[order], rp[order], rq[order], xf[order]
+    k, rp, rq, xf, sure = k[order], rp[order], rq[order], xf[order], sure[order]
     n = len(k)
     new = np.ones(n, dtype=bool)
     if n > 1:
         same_k = k[1:] == k[:-1]
         close = np.abs(xf[1:] - xf[:-1]) <= 16 * U * (np.abs(xf[1:]) + np.abs(xf[:-1]))
-        close |= ~np.isfinite(xf[1:]) | ~np.isfinite(xf[:-1])
+        close |= ~sure[1:] | ~sure[:-1]
         bad = np.flatnonzero(same_k & close)
         if len(bad):      # exact re-sort of the pieces holding near ties
             pieces = np.unique(k[bad])
@@ -352,23 +581,54 @@ def _roots_order(k, rp, rq):
     return order, new
 
 
-def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
-    """Split every piece where a pre-activation changes sign inside it, then apply ReLU."""
-    n, P = S.shape
-    sg, nex = signs_at(S, T, p[None, :-1], q[None, :-1])
-    last, nex2 = signs_at(S[:, -1:], T[:, -1:], p[None, -1:], q[None, -1:])
-    stats["exact_signs"] += nex + nex2
-    sg = np.concatenate([sg, last], axis=1)                 # signs at x_0 .. x_P
+def _block_signs(S, T, p, q, stats) -> np.ndarray:
+    """Exact signs of one block's forms at the breakpoints x_0 .. x_P (piece k's form at x_k, the
+    last piece's at x_P)."""
+    if _wide(S):            # limbs: every sign exact (p, q are int64 here)
+        sg = limbs.sign(limbs.mul_sum(S, p[None, :-1], T, q[None, :-1]))
+        last = limbs.sign(limbs.mul_sum(S[:, :, -1:], p[None, -1:], T[:, :, -1:], q[None, -1:]))
+    else:
+        sg, nex = _signs_rows(S, T, p[:-1], q[:-1])
+        last, nex2 = _signs_rows(S[:, -1:], T[:, -1:], p[-1:], q[-1:])
+        stats["exact_signs"] += nex + nex2
+    return np.concatenate([sg, last], axis=1)
+
+
+def _block_entries(S, T, ci, ck):
+    """(S, T) entries at rows ci, pieces ck of one block, int64 when they fit, else Python integers."""
+    if not _wide(S):
+        return S[ci, ck], T[ci, ck]
+    Sc, Tc = S[:, ci, ck], T[:, ci, ck]
+    if limbs.fits_int64(Sc) and limbs.fits_int64(Tc):
+        return limbs.to_int64(Sc), limbs.to_int64(Tc)
+    return limbs.to_object(Sc), limbs.to_object(Tc)
+
+
+def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
+    """Split every piece where a pre-activation changes sign inside it, then apply ReLU.
+    ``blocks``: [(S, T), ...] row blocks (int64 / Python integers, or limbs), rows independent."""
+    rows = [b[0].shape[-2] for b in blocks]
+    P = blocks[0][0].shape[-1]
+    sg = np.concatenate([_block_signs(S, T, p, q, stats) for S, T in blocks], axis=0)
     sL, sR = sg[:, :-1], sg[:, 1:]
     cross = (sL.astype(np.int16) * sR) < 0
     ci, ck = np.nonzero(cross)
     default = (sL > 0) | ((sL == 0) & (sR > 0))
+    offs = np.cumsum([0] + rows)
     if len(ck) == 0:
-        return np.where(default, S, 0), np.where(default, T, 0), p, q
-    Sc, Tc = S[ci, ck], T[ci, ck]
+        return [(S * default[a:b], T * default[a:b]) for (S, T), a, b in zip(blocks, offs, offs[1:])], p, q
+    parts = []
+    for (S, T), a, b in zip(blocks, offs, offs[1:]):
+        sel = (ci >= a) & (ci < b)
+        parts.append((np.flatnonzero(sel),) + _block_entries(S, T, ci[sel] - a, ck[sel]))
+    if any(pt[1].dtype == object or pt[2].dtype == object for pt in parts):
+        parts = [(i, _obj(x), _obj(y)) for i, x, y in parts]
+    Sc = np.empty(len(ck), dtype=parts[0][1].dtype)
+    Tc = np.empty(len(ck), dtype=parts[0][1].dtype)
+    for i, x, y in parts:
+        Sc[i], Tc[i] = x, y
     neg = Sc < 0
-    rp = np.where(neg, Tc, -Tc)
-    rq = np.where(neg, -Sc, Sc)
+    rp, rq = _reduced(np.where(neg, Tc, -Tc), np.where(neg, -Sc, Sc))
     order, new = _roots_order(ck, rp, rq)
     ci, ck, rp, rq = ci[order], ck[order], rp[order], rq[order]
     # distinct roots per piece, position of each root among them
@@ -382,36 +642,58 @@ def _relu(S, T, p, q, stats, max_pieces: int = MAX_PIECES):
     if P2 > max_pieces:
         raise TooManyPieces(P2, max_pieces)
     start = np.arange(P) + np.concatenate([[0], np.cumsum(m)[:-1]])
-    parent = np.repeat(np.arange(P), m + 1)
-    active = default[:, parent]
+    active = np.repeat(default, m + 1, axis=1)
     # crossing neuron ci on piece ck: subpieces 0..pos lie left of its root (sign sL), the rest right (sR)
     cnt = m[ck] + 1
     e = np.repeat(np.arange(len(ck)), cnt)
     j = np.arange(len(e)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     active[ci[e], start[ck[e]] + j] = np.where(j <= pos[e], sL[ci[e], ck[e]] > 0, sR[ci[e], ck[e]] > 0)
-    S2, T2 = S[:, parent], T[:, parent]
-    S2[~active] = 0
-    T2[~active] = 0
-    dt = object if (p.dtype == object or rp.dtype == object or rq.dtype == object) else np.int64
+    out = []
+    for (S, T), a, b in zip(blocks, offs, offs[1:]):
+        S2, T2 = np.repeat(S, m + 1, axis=-1), np.repeat(T, m + 1, axis=-1)
+        act = active[a:b]
+        if S2.dtype == object:
+            S2[~act] = 0
+            T2[~act] = 0
+        else:
+            S2 *= act
+            T2 *= act
+        out.append((S2, T2))
+    dt = object if any(v.dtype == object for v in (p, q, rp, rq)) else np.int64
     p2 = np.empty(P2 + 1, dtype=dt)
     q2 = np.empty(P2 + 1, dtype=dt)
     p2[start], q2[start] = p[:-1], q[:-1]
     p2[-1], q2[-1] = p[-1], q[-1]
     dest = start[ck[new]] + 1 + pos[new]
     p2[dest], q2[dest] = rp[new], rq[new]
-    return S2, T2, p2, q2
+    return out, p2, q2
 
 
-def _merge(S, T, p, q):
-    """Drop breakpoints between neighbouring pieces whose forms agree for every row (exact)."""
-    if S.shape[1] <= 1:
-        return S, T, p, q
-    same = ((S[:, 1:] == S[:, :-1]) & (T[:, 1:] == T[:, :-1])).all(axis=0)
+def _reduced(rp, rq):
+    """rp / rq in lowest terms (rq > 0), int64 (numpy gcd) or Python integers."""
+    if rp.dtype != object and rq.dtype != object:
+        g = np.gcd(rp, rq)
+        if len(g) and g.max() > 1:
+            rp, rq = rp // g, rq // g
+        return rp, rq
+    g = np.array([math.gcd(int(a), int(b)) for a, b in zip(rp, rq)], dtype=object)
+    return _shrink(_obj(rp) // g), _shrink(_obj(rq) // g)
+
+
+def _merge(blocks, p, q):
+    """Drop breakpoints between neighbouring pieces whose forms agree for every row (exact;
+    limbs are canonical, so equal integers have equal limbs)."""
+    if len(p) <= 2:
+        return blocks, p, q
+    same = np.ones(len(p) - 2, dtype=bool)
+    for S, T in blocks:
+        axes = tuple(range(S.ndim - 1))
+        same &= ((S[..., 1:] == S[..., :-1]) & (T[..., 1:] == T[..., :-1])).all(axis=axes)
     if not same.any():
-        return S, T, p, q
+        return blocks, p, q
     keep_piece = np.concatenate([[True], ~same])
     keep_pt = np.concatenate([keep_piece, [True]])
-    return S[:, keep_piece], T[:, keep_piece], p[keep_pt], q[keep_pt]
+    return [(S[..., keep_piece], T[..., keep_piece]) for S, T in blocks], p[keep_pt], q[keep_pt]
 
 
 def _hidden_kind(L) -> str:
@@ -441,19 +723,24 @@ def propagate(net, interval, merge: bool = True, max_pieces: int = MAX_PIECES) -
     pts = [lo, hi]
     p = _shrink(np.array([v.numerator for v in pts], dtype=object))
     q = _shrink(np.array([v.denominator for v in pts], dtype=object))
-    S, T, D = np.ones((1, 1), np.int64), np.zeros((1, 1), np.int64), [1]
-    stats = {"fallbacks": 0, "exact_signs": 0}
+    blocks, order, D = [(np.ones((1, 1), np.int64), np.zeros((1, 1), np.int64))], [0], [1]
+    stats = {"fallbacks": 0, "exact_signs": 0, "wide": 0}
     for L, kind in zip(net.layers, kinds):
         W, B, D = _layer_ints(L, D)
-        S, T, fast, big = _affine(W, B, S, T)
+        blocks, order, fast, big = _affine_blocks(W, B, blocks, order, p.dtype != object and q.dtype != object)
         stats["fallbacks"] += not fast
+        stats["wide"] += any(_wide(S) for S, _ in blocks)
         if kind == "relu":
-            S, T, p, q = _relu(S, T, p, q, stats, max_pieces)
-        S, T, D = _gcd_rows(S, T, D, None if not fast else big)
-        S, T, p, q = _shrink(S), _shrink(T), _shrink(p), _shrink(q)
+            blocks, p, q = _relu(blocks, p, q, stats, max_pieces)
+        if p.dtype == object or q.dtype == object:
+            blocks = [(S, T) if not _wide(S) else (limbs.to_object(S), limbs.to_object(T)) for S, T in blocks]
+        blocks, D = _gcd_blocks(blocks, order, D, None if not fast else big)
+        blocks, order = _narrow_blocks(blocks, order)
+        p, q = _shrink(p), _shrink(q)
         if merge:
-            S, T, p, q = _merge(S, T, p, q)
-    return Pieces(p, q, S, T, tuple(D), stats["fallbacks"], stats["exact_signs"])
+            blocks, p, q = _merge(blocks, p, q)
+    S, T = _in_order(blocks, order)
+    return Pieces(p, q, S, T, tuple(D), stats["fallbacks"], stats["exact_signs"], stats["wide"])
 
 
 def propagate_cover(net, interval, chunk: int | None = None):

@@ -6,7 +6,7 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import example, given, settings, strategies as st
 
-from approx import Layer, Net, act
+from approx import Layer, Net, act, limbs
 from approx.certify import pieces_1d
 from approx.certify_pw import sup_error_pieces
 from approx.pieces import _sign_dot_int64, propagate, propagate_cover, signs_at
@@ -41,8 +41,27 @@ def _value(pc, x):
     raise AssertionError(f"{x} outside the pieces")
 
 
+F = Fraction
+# two roots in one piece, one with a denominator beyond float64's range: its float quotient was -0.0,
+# "ordered" before an ordinary negative root (found on 2^-600 .. 2^-999 weights; approx.pieces of main too)
+TWO_ROOTS_INF_Q = [
+    Net([Layer([[F(2 ** 87 + 5)], [F(-28)], [F(18)]], [F(2), -F(2 ** 66 + 1), -F(2 ** 66)], act.relu()),
+         Layer([[-F(2 ** 68), F(-1, 2 ** 998), F(-31, 32)], [F(2 ** 87 + 5), F(3), -F(2 ** 75 + 4)],
+                [F(-38), F(5, 4), F(21, 16)]], [F(3), F(0), F(-2, 7)], act.relu()),
+         Layer([[F(13, 7), F(-27, 2), -F(2 ** 84 + 1)], [F(-2, 7), F(37, 4), F(2 ** 77 + 3)],
+                [F(-13, 5), F(-3), F(1, 2 ** 610)]], [F(1, 2 ** 706), F(-1, 2 ** 845), F(1, 2 ** 610)], act.relu()),
+         Layer([[F(1, 2 ** 601), F(-1, 2 ** 619), F(-1, 2 ** 602)]], [F(-7)], act.identity())]),
+    Net([Layer([[F(2 ** 69 + 1)]], [F(9, 7)], act.relu()),
+         Layer([[F(2 ** 76 + 5)]], [-F(2 ** 72 + 4)], act.relu()),
+         Layer([[-F(2 ** 90 + 2)], [F(2 ** 76 + 4)], [F(2 ** 72 + 1)], [F(2 ** 85 + 2)]],
+               [F(9, 2), F(3, 2), F(2 ** 66 + 4), F(-1, 2 ** 800)], act.relu()),
+         Layer([[-F(2 ** 83 + 5), F(1, 2 ** 754), F(1, 2 ** 800), F(2 ** 82)]], [-F(2 ** 69 + 5)], act.identity())])]
+
+
 @settings(max_examples=30, deadline=None)
 @given(relu_nets(), st.lists(st.fractions(min_value=-1, max_value=1, max_denominator=50), min_size=1, max_size=5))
+@example(TWO_ROOTS_INF_Q[0], [Fraction(-1, 2)])
+@example(TWO_ROOTS_INF_Q[1], [Fraction(-1, 2)])
 @example(Net([Layer([[Fraction(2 ** 70 + 1)], [Fraction(-1, 3)]], [Fraction(-(2 ** 69)), Fraction(1, 7)], act.relu()),
               Layer([[Fraction(1, 2 ** 80), Fraction(3)]], [0])]), [Fraction(1, 2)])
 def test_pieces_match_exact_certifier_and_evaluation(net, xs):
@@ -55,8 +74,20 @@ def test_pieces_match_exact_certifier_and_evaluation(net, xs):
     assert [_value(pc, x) for x in xs] == [v[0] for v in exact]
 
 
+# hypothesis seed 296970212142318649626410848884073519059: a breakpoint denominator beyond int64 (q) was
+# written into an int64 array (only p and the roots were checked) -> OverflowError
+OVERFLOW_Q = Net([Layer([[F(5, 4)], [F(29, 8)], [F(-7, 4)]], [F(-8), F(3, 8), F(1)], act.relu()),
+                  Layer([[F(-23, 2), F(9671406556917033397649413), F(-7, 4)],
+                         [F(-27, 4), F(-15, 16), F(-2417851639229258349412357)],
+                         [F(-8), F(-37, 8), F(48)],
+                         [F(-4611686018427387909), F(-18889465931478580854786), F(1, 2)]],
+                        [F(-59, 8), F(1, 4), F(-2417851639229258349412352), F(2361183241434822606850)], act.relu()),
+                  Layer([[F(8, 7), F(-7, 8), F(29, 4), F(21, 8)]], [F(-5, 2)], act.identity())])
+
+
 @settings(max_examples=15, deadline=None)
 @given(relu_nets(max_depth=2, weights=st.one_of(small, dyadic, huge)), st.integers(2, 8))
+@example(OVERFLOW_Q, 2)
 def test_cover_is_the_same_function(net, chunk):
     # (no 2^-1000 weights here: breakpoints that close need ~1000 halvings to separate)
     pcs = propagate_cover(net, (-1, 1), chunk=chunk)
@@ -71,6 +102,36 @@ def test_cover_is_the_same_function(net, chunk):
 
 
 int62 = st.integers(-(2 ** 62) + 1, 2 ** 62 - 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.lists(st.lists(st.integers(-(2 ** 60), 2 ** 60), min_size=3, max_size=3), min_size=1,
+                                   max_size=4),
+       st.lists(st.tuples(st.integers(0, 2), st.integers(-(2 ** 90), 2 ** 90)), max_size=6),
+       st.integers(-(2 ** 100), 2 ** 100), st.tuples(int62, int62, int62), st.integers(0, 70))
+def test_limbs_are_exact(K, rows, ws, bias, pq, shift):
+    # limbs against Python integers: matmul (weights and bias beyond int64), S p + T q, signs, shifts, resize
+    vals = [[v << (24 * (K - 1)) for v in row] for row in rows]          # values of K limbs and more
+    X = limbs.resize(np.array([[limbs.int_limbs(v, K + 3) for v in row] for row in vals],
+                              dtype=np.int64).transpose(2, 0, 1).copy(), K + 3)
+    X = limbs.carry(X)
+    assert limbs.to_object(X).tolist() == vals
+    W = [[(j, w) for j, w in ws if j < len(rows)]]
+    Y = limbs.matmul(W, X, [bias], limbs.limbs_for(24 * (K + 3) + 100))
+    want = [[sum(w * vals[j][k] for j, w in W[0]) + bias for k in range(3)]]
+    assert limbs.to_object(Y).tolist() == want
+    assert limbs.sign(Y).tolist() == [[(v > 0) - (v < 0) for v in want[0]]]
+    base = np.array(pq)
+    L = limbs.lincomb([(w, X[:, j]) for j, w in W[0]], base, limbs.limbs_for(24 * (K + 3) + 100))
+    assert limbs.to_object(L).tolist() == [sum(w * vals[j][k] for j, w in W[0]) + pq[k] for k in range(3)]
+    p, q = np.array(pq), np.array(pq[::-1])
+    Z = limbs.mul_sum(X, p[None], X[:, ::-1], q[None])
+    assert limbs.to_object(Z).tolist() == [[a * int(b) + c * int(d) for a, b, c, d in zip(row, pq, rrow, pq[::-1])]
+                                           for row, rrow in zip(vals, vals[::-1])]
+    Xs = limbs.carry(np.concatenate([X, np.zeros((4,) + X.shape[1:], dtype=np.int64)]) << 0)
+    Xs = limbs.matmul([[(j, 2 ** shift)] for j in range(len(rows))], Xs, None, K + 7)
+    assert limbs.low_zero_bits(Xs, 10 ** 4) >= shift
+    assert limbs.to_object(limbs.resize(limbs.shift_right(Xs, shift), K + 3)).tolist() == vals
 
 
 @given(st.lists(st.tuples(int62, int62, int62, int62), min_size=1, max_size=20))
@@ -112,3 +173,17 @@ def test_certified_against_polyrelu_matches_fmpq_certifier():
     new, old = sup_error_pieces(net, act.polyrelu(a), (-1, 1)), sup_error_1d(net, act.polyrelu(a), (-1, 1))
     assert new.attained == old.attained
     assert old.attained <= new.bound <= old.bound * (1 + 1e-3)     # tol = 1e-4 plus roundings
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.just(4), st.integers(36, 40), st.integers(2 ** 9, 2 ** 10 - 1))
+def test_lemma2_pieces_on_limbs_match_exact_certifier(r, bits, k):
+    # a Lemma 2 network deep enough that some rows need more than int64 (limbs), on a short interval
+    from approx.relu_approx import polyrelu_activation
+    from theorems.lemma2 import coefficients
+    net = polyrelu_activation(coefficients(r), Fraction(1, 2 ** bits))
+    iv = (Fraction(k, 2 ** 10), Fraction(k, 2 ** 10) + Fraction(1, 2 ** 16))
+    pc = propagate(net, iv)
+    assert pc.wide_layers > 0
+    ref = pieces_1d(net, iv)
+    assert [(pc.points()[j], pc.points()[j + 1]) + pc.affine(0, j) for j in range(pc.count)] == ref

@@ -1,0 +1,191 @@
+"""Exact integers wider than int64, vectorised: int64 arrays of base-2^24 limbs.
+
+A "limb array" X of shape (K, ...) holds the integers sum_k X[k] 2^(24 k).  In
+canonical form (``carry``) every limb but the top one lies in [0, 2^24) and the
+top one is signed; the form is then unique, so equality is limbwise, and the
+sign is the sign of the highest nonzero limb.  Limb products are below 2^48,
+so sums of up to 2^14 of them cannot overflow int64: every operation here is
+exact provided the caller sizes K from a bound (``limbs_for``).
+
+>>> X = matmul([[(0, 2 ** 40)]], split(np.array([[-(2 ** 40) - 5, 3]]), 3), [-1], 4)
+>>> to_object(X).tolist(), sign(X).tolist()
+([[-1208925819620126732845057, 3298534883327]], [[-1, 1]])
+"""
+from __future__ import annotations
+
+import numpy as np
+
+B = 24
+MASK = (1 << B) - 1
+
+
+def limbs_for(bits: int) -> int:
+    """Limbs enough for |value| < 2^bits with the top limb below 2^(B - 2) in magnitude.
+
+    >>> limbs_for(62), limbs_for(71)
+    (3, 4)
+    """
+    return max(1, (bits + 2 + B - 1) // B)
+
+
+def int_limbs(v: int, K: int) -> list[int]:
+    """Canonical limbs of one Python integer (top limb signed).
+
+    >>> int_limbs(-1, 3)
+    [16777215, 16777215, -1]
+    """
+    out = []
+    for _ in range(K - 1):
+        out.append(v & MASK)
+        v >>= B
+    return out + [v]
+
+
+def carry(X: np.ndarray) -> np.ndarray:
+    """Canonical form in place (floor carries upwards; the top limb keeps the sign)."""
+    for k in range(X.shape[0] - 1):
+        c = X[k] >> B
+        X[k] &= MASK
+        X[k + 1] += c
+    return X
+
+
+def split(a: np.ndarray, K: int) -> np.ndarray:
+    """Limbs of an int64 array (any |entry| < 2^63), shape (K, *a.shape)."""
+    X = np.zeros((K,) + a.shape, dtype=np.int64)
+    v = a.astype(np.int64, copy=True)
+    for k in range(K - 1):
+        X[k] = v & MASK
+        v >>= B
+    X[K - 1] = v
+    return X
+
+
+def resize(X: np.ndarray, K: int) -> np.ndarray:
+    """The same canonical integers on K limbs (caller: they fit K limbs)."""
+    if X.shape[0] == K:
+        return X
+    if X.shape[0] < K:
+        return carry(np.concatenate([X, np.zeros((K - X.shape[0],) + X.shape[1:], dtype=np.int64)]))
+    Y = X[:K].copy()
+    Y[K - 1] -= (X[-1] < 0).astype(np.int64) << B     # limbs above are a sign fill: 0, or MASK .. MASK, -1
+    return Y
+
+
+def sign(X: np.ndarray) -> np.ndarray:
+    """Exact signs (int8) of canonical limbs: the sign of the highest nonzero limb."""
+    out = np.sign(X[0])
+    for k in range(1, X.shape[0]):
+        s = np.sign(X[k])
+        out = np.where(s != 0, s, out)
+    return out.astype(np.int8)
+
+
+def to_float(X: np.ndarray) -> np.ndarray:
+    """float64 values (relative error below 2^-50 for canonical limbs: a sum of few terms)."""
+    out = X[-1].astype(np.float64)
+    for k in range(X.shape[0] - 2, -1, -1):
+        out = out * float(1 << B) + X[k]
+    return out
+
+
+def fits_int64(X: np.ndarray) -> bool:
+    """Whether every value is below 2^61 in magnitude (a float test with margin)."""
+    return X.shape[-1] == 0 or float(np.abs(to_float(X)).max()) < 2.0 ** 60
+
+
+def to_int64(X: np.ndarray) -> np.ndarray:
+    """int64 values of canonical limbs whose values fit (see ``fits_int64``)."""
+    out = X[-1].astype(np.int64)
+    for k in range(X.shape[0] - 2, -1, -1):
+        out = (out << B) + X[k]
+    return out
+
+
+def to_object(X: np.ndarray) -> np.ndarray:
+    """Python integers (object array) of canonical limbs."""
+    K = X.shape[0]
+    pairs = [X[k] + (X[k + 1] << B) if k + 1 < K else X[k] for k in range(0, K, 2)]   # 48-bit digits
+    out = pairs[-1].astype(object)
+    for c in pairs[-2::-1]:
+        out = (out << (2 * B)) + c.astype(object)
+    return out
+
+
+def matmul(W: list[list[tuple[int, int]]], X: np.ndarray, bias: list[int] | None, K: int) -> np.ndarray:
+    """Limbs of W X (+ bias per row): W as rows of (j, w) with Python integer weights, X
+    (Kx, n_in, P) canonical limbs, result canonical on K limbs (caller: K covers it)."""
+    Kx, n_in, P = X.shape
+    wmax = max((abs(w) for row in W for _, w in row), default=0)
+    M = max(1, (wmax.bit_length() + B) // B)
+    Kc = max(K, Kx + M) + 1
+    Y = np.zeros((Kc, len(W), P), dtype=np.int64)
+    for i, row in enumerate(W):           # sparse: one pass over the limbs per weight limb
+        for j, w in row:
+            for m, wm in enumerate(int_limbs(w, M)):
+                if wm:
+                    Y[m:m + Kx, i] += X[:, j] * wm
+    if bias is not None:
+        for i, b in enumerate(bias):
+            if b:
+                Y[:, i, :] += np.array(int_limbs(b, Kc), dtype=np.int64)[:, None]
+    return resize(carry(Y), K)
+
+
+def lincomb(terms: list, base: np.ndarray | None, K: int) -> np.ndarray:
+    """Canonical limbs (K, P) of base + sum w X over ``terms`` [(w, X)], Python integer weights w and
+    canonical limb arrays X (Kx, P); ``base``: an int64 array or None (caller: K covers the values).
+
+    >>> X = split(np.array([2 ** 60, -3]), 3)
+    >>> to_object(lincomb([(2 ** 30, X), (-1, X)], np.array([1, 1]), 5)).tolist()
+    [1237940038132458770292277249, -3221225468]
+    """
+    P = base.shape[-1] if base is not None else terms[0][1].shape[-1]
+    M = max([1] + [(abs(w).bit_length() + B) // B for w, _ in terms])
+    Kc = max([K, 3] + [X.shape[0] + M for _, X in terms]) + 1
+    Y = np.zeros((Kc, P), dtype=np.int64)
+    if base is not None:
+        Y[:3] = split(base, 3)
+    for w, X in terms:
+        for m, wm in enumerate(int_limbs(w, M)):
+            if wm == 1:
+                Y[m:m + X.shape[0]] += X
+            elif wm:
+                Y[m:m + X.shape[0]] += X * wm
+    return resize(carry(Y), K)
+
+
+def mul_sum(S: np.ndarray, p: np.ndarray, T: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Canonical limbs of S p + T q: S, T limbs (K, ...), p, q int64 arrays broadcast
+    against S[0], |p|, |q| < 2^62."""
+    K = S.shape[0]
+    pl, ql = split(np.asarray(p), 3), split(np.asarray(q), 3)
+    Y = np.zeros((K + 3,) + np.broadcast_shapes(S.shape[1:], pl.shape[1:]), dtype=np.int64)
+    for k in range(K):
+        for m in range(3):
+            Y[k + m] += S[k] * pl[m] + T[k] * ql[m]
+    return carry(Y)
+
+
+def shift_right(X: np.ndarray, s: int) -> np.ndarray:
+    """Canonical limbs of X / 2^s for values divisible by 2^s (exact)."""
+    d, t = divmod(s, B)
+    if d >= X.shape[0]:
+        return np.zeros((1,) + X.shape[1:], dtype=np.int64)
+    X = X[d:]
+    if t == 0:
+        return X.copy()
+    Y = X >> t
+    Y[:-1] += (X[1:] & ((1 << t) - 1)) << (B - t)
+    return Y
+
+
+def low_zero_bits(X: np.ndarray, cap: int) -> int:
+    """min(cap, trailing zero bits common to all values of X) (canonical limbs)."""
+    for k in range(X.shape[0]):
+        acc = int(np.bitwise_or.reduce(X[k], axis=None)) if X[k].size else 0
+        if acc:
+            return min(cap, B * k + ((acc & -acc).bit_length() - 1))
+        if B * (k + 1) >= cap:
+            return cap
+    return cap
