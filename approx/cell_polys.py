@@ -85,8 +85,8 @@ def _dyadic_ints(v: np.ndarray) -> tuple[np.ndarray, int]:
     """(integers, e) with v = integers / 2^e exactly, e as small as possible; TooLarge
     beyond 62 bits.
 
-    >>> _dyadic_ints(np.array([0.75, 3.0, 0.0]))
-    (array([3, 12,  0]), 2)
+    >>> i, e = _dyadic_ints(np.array([0.75, 3.0, 0.0])); i.tolist(), e
+    ([3, 12, 0], 2)
     """
     v = np.asarray(v, dtype=np.float64)
     nz = v[v != 0]
