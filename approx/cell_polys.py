@@ -41,7 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 
 LIMIT = 2 ** 62
-CHUNK_ENTRIES = 3_000_000      # pieces x neurons x monomials per chunk (memory)
+CHUNK_ENTRIES = 100_000      # pieces x neurons per chunk: small chunks keep the non-constant neurons few
 
 
 class NotPolynomial(ValueError):
@@ -172,91 +172,156 @@ def twins(layer, nxt) -> np.ndarray:
     return partner
 
 
-def _affine(layer, H: np.ndarray, D: int) -> tuple[np.ndarray, int]:
-    """Numerators of W h + b over one denominator (gcd-reduced)."""
-    W = sp.csr_array(layer.W) if layer.sparse else sp.csr_array(np.asarray(layer.W, dtype=np.float64))
-    Wi, e = _dyadic_ints(W.data)
-    bi, eb = _dyadic_ints(layer.b)
-    E = max(e, eb)
-    Wi = Wi * (1 << (E - e))
-    Wint = sp.csr_array((Wi, W.indices, W.indptr), shape=W.shape)
-    rowsum = np.asarray(abs(Wint.astype(np.float64)).sum(axis=1)).ravel()
-    bscale = (1 << (E - eb)) * D
-    _check(float(rowsum.max(initial=0)) * _absmax(H) + _absmax(bi) * float(bscale), "affine")
-    C, n, M = H.shape
-    Z = (Wint @ H.transpose(1, 0, 2).reshape(n, C * M)).reshape(-1, C, M).transpose(1, 0, 2)
-    Z = np.ascontiguousarray(Z, dtype=np.int64)
-    Z[:, :, 0] += bi[None, :] * bscale
-    return _reduce(Z, D << E)
+@dataclass(frozen=True)
+class Vals:
+    """Neuron polynomials on a chunk of pieces, over one denominator D: ``K`` (pieces, neurons)
+    the constant terms of all neurons; ``nc`` the neurons with a non-constant term on some
+    piece, ``V`` (pieces, len(nc), (deg+1)^d - 1) their other coefficients (int64)."""
+
+    K: np.ndarray
+    nc: np.ndarray
+    V: np.ndarray
+    D: int
+    deg: int
+
+    def full(self) -> np.ndarray:
+        """(pieces, len(nc), (deg+1)^d): all coefficients of the non-constant neurons."""
+        return np.concatenate([self.K[:, self.nc, None], self.V], axis=2)
 
 
-def _reduce(Z: np.ndarray, D: int) -> tuple[np.ndarray, int]:
-    g = math.gcd(int(np.gcd.reduce(np.abs(Z).ravel())) if Z.size else 0, D)
+def _csr(layer):
+    return sp.csr_array(layer.W) if layer.sparse else sp.csr_array(np.asarray(layer.W, dtype=np.float64))
+
+
+def _reduce(D: int, *arrays) -> tuple:
+    g = D
+    for a in arrays:
+        if a.size and g > 1:
+            g = math.gcd(g, int(np.gcd.reduce(np.abs(a).ravel())))
     if g > 1:
-        return Z // g, D // g
-    return Z, D
+        return (D // g,) + tuple(a // g for a in arrays)
+    return (D,) + arrays
 
 
-def _activate(layer, partner, Z, D, d, deg):
+@dataclass(frozen=True)
+class IntLayer:
+    """A layer's weights as integers: W = Wint / 2^E, b = bint / 2^E (exact), and the row bound."""
+
+    Wint: sp.csr_array
+    bint: np.ndarray
+    E: int
+    rowsum: float
+
+    @classmethod
+    def of(cls, layer) -> "IntLayer":
+        W = _csr(layer)
+        Wi, e = _dyadic_ints(W.data)
+        bi, eb = _dyadic_ints(layer.b)
+        E = max(e, eb)
+        Wint = sp.csr_array((Wi * (1 << (E - e)), W.indices, W.indptr), shape=W.shape)
+        _check(float(np.abs(bi).max(initial=0)) * 2.0 ** (E - eb), "bias")
+        rowsum = float(np.asarray(abs(Wint.astype(np.float64)).sum(axis=1)).max(initial=0))
+        return cls(Wint, bi * (1 << (E - eb)), E, rowsum)
+
+
+def _affine(L: IntLayer, h: Vals) -> Vals:
+    """W h + b, exactly (gcd-reduced)."""
+    Wint, bi, E = L.Wint, L.bint, L.E
+    bscale = h.D
+    _check(L.rowsum * max(_absmax(h.K), _absmax(h.V)) + _absmax(bi) * float(bscale), "affine")
+    K = np.ascontiguousarray((Wint @ h.K.T).T) + bi[None, :] * bscale
+    Wn = Wint[:, h.nc]
+    rows = np.flatnonzero(np.diff(Wn.tocsr().indptr))
+    C, m, M1 = h.V.shape
+    if len(rows) and m:
+        V = (sp.csr_array(Wn)[rows] @ h.V.transpose(1, 0, 2).reshape(m, C * M1)).reshape(-1, C, M1)
+        V = np.ascontiguousarray(V.transpose(1, 0, 2), dtype=np.int64)
+        live = V.any(axis=(0, 2))
+        rows, V = rows[live], V[:, live]
+    else:
+        V = np.zeros((C, 0, M1), dtype=np.int64)
+        rows = rows[:0]
+    D, K, V = _reduce(h.D << E, np.asarray(K, dtype=np.int64), V)
+    return Vals(K, rows, V, D, h.deg)
+
+
+def _signs(z: Vals):
+    """(lo, hi) of every neuron on every piece: t^a in [0, 1]."""
+    lo, hi = z.K.copy(), z.K.copy()
+    lo[:, z.nc] += np.minimum(z.V, 0).sum(-1)
+    hi[:, z.nc] += np.maximum(z.V, 0).sum(-1)
+    return lo, hi
+
+
+def _activate(layer, partner, z: Vals, d: int) -> tuple[Vals, int]:
     """ReLU^k on each piece: exact sign, or twin fold, else NotPolynomial."""
     k = layer.activation.relu_power
-    c0, rest = Z[:, :, 0], Z[:, :, 1:]
-    lo = c0 + np.minimum(rest, 0).sum(-1)
-    hi = c0 + np.maximum(rest, 0).sum(-1)
-    keep = lo >= 0
-    mixed = ~keep & (hi > 0)
+    lo, hi = _signs(z)
     has = partner >= 0
-    folded = np.zeros(Z.shape[1], dtype=bool)
+    folded = np.zeros(z.K.shape[1], dtype=bool)
     folded[has] = True
     folded[partner[has]] = True
+    mixed = (lo < 0) & (hi > 0)
     if (mixed & ~folded[None, :]).any():
         p, i = np.argwhere(mixed & ~folded[None, :])[0]
         raise NotPolynomial(f"neuron {i} changes sign inside piece {p} and has no twin to fold with")
-    keep = np.where(folded[None, :], False, keep)
+    keep = np.where(folded[None, :], False, lo >= 0)
     keep[:, has] = True                      # the keeper of a twin pair carries z^k
-    P = np.where(keep[:, :, None], Z, 0)
-    H, hdeg, HD = P, deg, D
+    K = np.where(keep, z.K, 0)
+    F = np.where(keep[:, z.nc, None], z.full(), 0)
+    live = F[:, :, 1:].any(axis=(0, 2))
+    nc, F = z.nc[live], F[:, live]
+    _check(_absmax(K) ** k, "power")
+    K = K ** k
+    Q, qdeg = F, z.deg
     for _ in range(k - 1):
-        H, hdeg = _mul(H, P, d, hdeg, deg)
-        HD *= D
-    n_folds = int((mixed & folded[None, :]).sum())
-    H, hdeg = _trim(H, d, hdeg)
-    H, HD = _reduce(H, HD)
-    return H, HD, hdeg, n_folds
+        Q, qdeg = _mul(Q, F, d, qdeg, z.deg)
+    Q, qdeg = _trim(Q, d, qdeg if k > 1 else z.deg)
+    K[:, nc] = Q[:, :, 0]
+    D, K, V = _reduce(z.D ** k, K, np.ascontiguousarray(Q[:, :, 1:]))
+    return Vals(K, nc, V, D, qdeg), int((mixed & folded[None, :]).sum())
 
 
-def _output(layer, H: np.ndarray, D: int) -> np.ndarray:
-    """Exact sum_i w_i h_i + b per piece and monomial: object array of Fractions."""
+def _exact_dot(w: np.ndarray, H: np.ndarray) -> np.ndarray:
+    """sum_i w_i H[:, i, :] exactly as Python integers times 2^emin: (object array (C, M), emin);
+    w float64, H int64 (C, n, M)."""
+    C, n, M = H.shape
+    total = np.zeros((C, M), dtype=object)
+    nz = np.flatnonzero(w)
+    if len(nz) == 0:
+        return total, 0
+    m, ex = np.frexp(w[nz])
+    mi = np.ldexp(m, 53).astype(np.int64)
+    ex = ex - 53
+    hi, lo = mi >> 27, mi - ((mi >> 27) << 27)
+    emin = int(ex.min())
+    Hl = H[:, nz, :]
+    hmax = _absmax(Hl)
+    for e in np.unique(ex):
+        sel = ex == e
+        _check(hmax * float(sel.sum()) * 2.0 ** 27, "output")
+        Sh = np.einsum("i,pim->pm", hi[sel], Hl[:, sel, :])
+        Sl = np.einsum("i,pim->pm", lo[sel], Hl[:, sel, :])
+        total = total + (Sh.astype(object) * (1 << 27) + Sl.astype(object)) * (1 << int(e - emin))
+    return total, emin
+
+
+def _output(layer, h: Vals, d: int) -> np.ndarray:
+    """Exact sum_i w_i h_i + b per piece and monomial: object array (C, (deg+1)^d) of Fractions."""
     W = np.asarray(layer.W.toarray() if layer.sparse else layer.W, dtype=np.float64)
     if W.shape[0] != 1:
         raise ValueError("cell_polys: one output only")
     w = W[0]
-    live = np.flatnonzero((w != 0) & H.any(axis=(0, 2)))
-    C, _, M = H.shape
-    total = np.zeros((C, M), dtype=object)
-    if len(live):
-        m, ex = np.frexp(w[live])
-        mi = np.ldexp(m, 53).astype(np.int64)
-        ex = ex - 53
-        hi, lo = mi >> 27, mi - ((mi >> 27) << 27)
-        emin = int(ex.min())
-        Hl = H[:, live, :]
-        hmax = _absmax(Hl)
-        for e in np.unique(ex):
-            sel = ex == e
-            _check(hmax * float(sel.sum()) * 2.0 ** 27, "output")
-            Sh = np.einsum("i,pim->pm", hi[sel], Hl[:, sel, :])
-            Sl = np.einsum("i,pim->pm", lo[sel], Hl[:, sel, :])
-            total = total + (Sh.astype(object) * (1 << 27) + Sl.astype(object)) * (1 << int(e - emin))
-        scale = Fraction(2) ** emin / D
-    else:
-        scale = Fraction(0)
-    out = np.empty((C, M), dtype=object)
-    for p in range(C):
-        for a in range(M):
-            out[p, a] = Fraction(int(total[p, a])) * scale
+    C = h.K.shape[0]
+    c0, e0 = _exact_dot(w, h.K[:, :, None])
+    cv, ev = _exact_dot(w[h.nc], h.V)
     b = Fraction(float(layer.b[0]))
-    out[:, 0] = out[:, 0] + b
+    out = np.empty((C, (h.deg + 1) ** d), dtype=object)
+    s0, sv = Fraction(2) ** e0 / h.D, Fraction(2) ** ev / h.D
+    for p in range(C):
+        out[p, 0] = Fraction(int(c0[p, 0])) * s0 + b
+        for a in range(1, out.shape[1]):
+            out[p, a] = Fraction(int(cv[p, a - 1])) * sv
     return out
 
 
@@ -268,25 +333,21 @@ def _check_net(net):
         raise NotPolynomial("the output layer is not linear")
 
 
-def _chunk(net, S, d, J, partners):
+def _chunk(net, S, d, J, partners, ints):
     C = len(J)
     # inputs: x_k = (J_k + t_k) / S, tensor polynomials of degree 1 per axis
-    H = np.zeros((C, d, 2 ** d), dtype=np.int64)
+    V = np.zeros((C, d, 2 ** d - 1), dtype=np.int64)
     for k in range(d):
-        H[:, k, 0] = J[:, k]
         e = [0] * d
         e[k] = 1
-        H[:, k, np.ravel_multi_index(tuple(e), (2,) * d)] = 1
-    D, deg, folds = S, 1, 0
-    for L, partner in zip(net.layers[:-1], partners):
-        Z, D = _affine(L, H, D)
-        if L.activation.kind == "identity":
-            H = Z
-            continue
-        H, D, deg, f = _activate(L, partner, Z, D, d, deg)
-        folds += f
-    out = _output(net.layers[-1], H, D)
-    return out, deg, folds
+        V[:, k, np.ravel_multi_index(tuple(e), (2,) * d) - 1] = 1
+    h, folds = Vals(np.ascontiguousarray(J, dtype=np.int64), np.arange(d), V, S, 1), 0
+    for L, IL, partner in zip(net.layers[:-1], ints, partners):
+        h = _affine(IL, h)
+        if L.activation.kind != "identity":
+            h, f = _activate(L, partner, h, d)
+            folds += f
+    return _output(net.layers[-1], h, d), h.deg, folds
 
 
 def cell_polys(net, S: int, cells=None) -> CellPolys:
@@ -297,13 +358,18 @@ def cell_polys(net, S: int, cells=None) -> CellPolys:
     if cells is None:
         cells = np.array(list(itertools.product(range(S), repeat=d)), dtype=np.int64).reshape(-1, d)
     cells = np.asarray(cells, dtype=np.int64).reshape(-1, d)
+    # chunks of neighbouring pieces (grid cells of 3^d pieces together): few non-constant neurons each
+    order = np.lexsort(tuple(cells[:, k] for k in reversed(range(d))) + tuple(cells[:, k] // 3
+                                                                            for k in reversed(range(d))))
+    cells = cells[order]
     partners = [twins(L, nxt) if L.activation.kind != "identity" else None
                 for L, nxt in zip(net.layers[:-1], net.layers[1:])]
+    ints = [IntLayer.of(L) for L in net.layers[:-1]]
     width = max(L.shape[0] for L in net.layers)
-    per = max(1, CHUNK_ENTRIES // (width * 4 ** d))
+    per = max(3 ** d, CHUNK_ENTRIES // width)
     parts, degs, folds = [], [], 0
     for s in range(0, len(cells), per):
-        out, deg, f = _chunk(net, S, d, cells[s:s + per], partners)
+        out, deg, f = _chunk(net, S, d, cells[s:s + per], partners, ints)
         parts.append((out, deg))
         degs.append(deg)
         folds += f
