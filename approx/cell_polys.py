@@ -129,6 +129,8 @@ def _mul(A: np.ndarray, B: np.ndarray, d: int, da: int, db: int) -> tuple[np.nda
 
 def _trim(H: np.ndarray, d: int, deg: int) -> tuple[np.ndarray, int]:
     """Lower deg while the top per-axis degree is zero everywhere."""
+    if H.size == 0:
+        return np.zeros(H.shape[:-1] + (1,), dtype=H.dtype), 0
     while deg > 0:
         T = H.reshape(H.shape[:-1] + (deg + 1,) * d)
         if any(np.take(T, deg, axis=T.ndim - d + k).any() for k in range(d)):
