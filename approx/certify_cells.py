@@ -11,7 +11,7 @@ On a box B (centre c, half-widths r) inside a piece, with g = f - p,
 segment, so a jump of D^n f inside B is covered by taking the union of its
 branches). D^a f is enclosed with python-flint arb balls (``approx.balls``), at the
 point c and over B; D^a p exactly at c and by ball arithmetic over B. The attained
-error |g(c)| (a ball, its lower end) at box centres is a certified lower bound of
+error |g(c)| (a ball, its lower end) at box centres and piece corners is a certified lower bound of
 the sup. Branch and bound: the box with the largest upper bound is halved along
 its widest axis until max upper <= (1 + rtol) * best lower, or until ``seconds``
 run out; the upper bound is certified as soon as every piece has had one bound.
@@ -143,6 +143,16 @@ class _Model:
             acc += v
         return acc
 
+    def corners(self, p: int) -> list:
+        """(|g| lower, x) at the 2^d corners of piece p (where piecewise-linear errors peak)."""
+        lo, w, out = self.pp.lo[p], self.pp.width[p], []
+        f0, p0 = self.f[self.low[0]], self.poly(p)[self.low[0]]
+        for t in itertools.product((0, 1), repeat=self.d):
+            x = [lo_k + tk * wk for lo_k, tk, wk in zip(lo, t, w)]
+            g = f0({s: _arb(v) for s, v in zip(self.sym, x)}) - self._eval(p0, [flint.arb(tk) for tk in t])
+            out.append((float(abs(g).lower()), tuple(float(v) for v in x)))
+        return out
+
     def bound(self, p: int, tc: tuple, rt: tuple):
         """(upper, |g(centre)| lower, centre x) on the box t in tc +- rt of piece p."""
         lo, w = self.pp.lo[p], self.pp.width[p]
@@ -199,8 +209,9 @@ def _run(model, pp, rtol, seconds, t0):
                                    f"time ({seconds:g} s) ran out after {p}/{len(pp)} pieces had a bound")
         up, low, x = model.bound(p, centre, centre)
         boxes += 1
-        if low > best:
-            best, at = low, x
+        for lw, xw in [(low, x)] + model.corners(p):
+            if lw > best:
+                best, at = lw, xw
         heapq.heappush(heap, (-up, boxes, p, centre, centre))
     while heap:
         up = -heap[0][0]

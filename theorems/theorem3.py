@@ -69,7 +69,7 @@ RELU_PARAMS = {"quick": 120_000, "full": 600_000}   # ReLU nets larger than this
 CERT_SECONDS = {"quick": 6.0, "full": 120.0}
 CERT_WORK = {"quick": 5e7, "full": 1e9}
 CERT_RTOL = {"quick": 0.2, "full": 0.05}
-RELU_PIECES = {"quick": 20_000, "full": 400_000}    # 1-D ReLU nets with more exact pieces stay measured
+RELU_PIECES = {"quick": 5_000, "full": 200_000}    # 1-D ReLU nets with more exact pieces stay measured (time)
 TAIL = 3                # slopes are fitted on the TAIL largest N (pre-asymptotic sizes out)
 EPS = [10.0 ** -k for k in range(1, 11)]     # guaranteed-eps budgets for the size comparison
 MAX_UNITS = 2_000_000   # equal-eps networks are built only up to about this many units (memory)
@@ -102,7 +102,7 @@ class SweepCase:
     cert_seconds: float = 6.0
     cert_work: float = 4e8
     rtol: float = 0.2
-    relu_pieces: int = 20_000
+    relu_pieces: int = 5_000
     device: str | None = None
 
 
@@ -290,22 +290,35 @@ def sup_error(net, target, N: int, r: int, max_points: int, seed: int = 0, devic
     return Measured(float(np.abs(e).max()), float(slope * math.sqrt(d) / (2 * r * N)), len(x))
 
 
+class OverBudget(ValueError):
+    """The exact pieces would take longer than the level allows."""
+
+
+def exact_pieces(net, case: SweepCase):
+    """The network's exact polynomial pieces (approx.certify_cells.PiecePolys): 1-D ReLU nets by
+    their affine pieces, others on the grid's pieces of side 1/(3N). A probe of the middle grid
+    cell first estimates the cost (OverBudget) or finds a slanted piece (NotPolynomial)."""
+    mid = Fraction(case.N // 2, case.N)
+    if case.kind == "relu" and case.d == 1:
+        est = propagate(net, (mid, mid + Fraction(1, case.N))).count * case.N
+        if est > case.relu_pieces:
+            raise OverBudget(f"about {est} affine pieces > {case.relu_pieces} (time budget)")
+        return from_pieces_1d(propagate(net, (0, 1), max_pieces=case.relu_pieces))
+    work = (3 * case.N) ** case.d * sum(L.shape[0] for L in net.layers)
+    probe = 3 * (case.N // 2) + np.array(list(np.ndindex(*(3,) * case.d)), dtype=np.int64)
+    cell_polys(net, 3 * case.N, cells=probe)
+    if work > case.cert_work:
+        raise OverBudget(f"(3N)^d x neurons = {work:.2g} > {case.cert_work:.2g} (time budget)")
+    return from_cells(cell_polys(net, 3 * case.N))
+
+
 def certify_row(net, target, case: SweepCase) -> tuple[CellCertificate | None, str]:
     """Certified sup |f - net| from the network's exact pieces, or (None, why not)."""
     try:
-        if case.kind == "relu" and case.d == 1:
-            pc = propagate(net, (0, 1), max_pieces=case.relu_pieces)
-            pp = from_pieces_1d(pc)
-        else:
-            work = (3 * case.N) ** case.d * sum(L.shape[0] for L in net.layers)
-            if case.kind == "relu":
-                cell_polys(net, 3 * case.N, cells=np.zeros((1, case.d), dtype=np.int64) + case.N)
-            if work > case.cert_work:
-                return None, f"exact pieces: (3N)^d x neurons = {work:.2g} > {case.cert_work:.2g} (time budget)"
-            pp = from_cells(cell_polys(net, 3 * case.N))
+        pp = exact_pieces(net, case)
     except NotPolynomial as e:
         return None, f"not one polynomial per grid piece ({e}): Yarotsky's products have slanted pieces"
-    except (TooLarge, TooManyPieces) as e:
+    except (TooLarge, TooManyPieces, OverBudget) as e:
         return None, f"exact pieces: {e}"
     c = certify(target, pp, case.n, rtol=case.rtol, seconds=case.cert_seconds)
     return c, c.why_not if c.upper is None else ""
@@ -517,18 +530,27 @@ def equal_measured_error(pr, rl) -> tuple:
                  if le[0] <= math.log(e) <= le[-1])
 
 
+def level_of(rows) -> str:
+    """certified when every row is, else measured: a fit never mixes the two."""
+    return "certified" if all(r.level == "certified" for r in rows) else "measured"
+
+
+def errors(rows, level: str) -> list[float]:
+    """The rows' certified upper bounds (level certified) or their sampled errors."""
+    return [r.cert.upper if level == "certified" else r.measured.err for r in rows]
+
+
 def slope_of(rows, d: int, n: int) -> Slope:
-    """The PolyReLU fit of one (d, n)."""
+    """The PolyReLU fit of one (d, n), on certified errors where every fitted row is certified."""
     pr = [r for r in rows if (r.case.d, r.case.n, r.case.kind) == (d, n, "polyrelu")]
     rl = [r for r in rows if (r.case.d, r.case.n, r.case.kind) == (d, n, "relu")]
-    tail = pr[-TAIL:]
-    level = "certified" if all(r.level == "certified" for r in tail) else "measured"
-    eN = [r.err * r.case.N ** n for r in pr]
+    tail, level, every = pr[-TAIL:], level_of(pr[-TAIL:]), level_of(pr)
+    eN = [e * r.case.N ** n for e, r in zip(errors(pr, every), pr)]
     pc = [r.params / (r.case.N + 1) ** d for r in pr]
-    return Slope(d, n, fit([r.params for r in tail], [r.err for r in tail]),
-                 fit([r.params for r in pr], [r.err for r in pr]).slope, level, (min(eN), max(eN)),
-                 (min(pc), max(pc)), equal_measured_error([(r.params, r.err) for r in pr],
-                                                          [(r.params, r.err) for r in rl]))
+    return Slope(d, n, fit([r.params for r in tail], errors(tail, level)),
+                 fit([r.params for r in pr], errors(pr, every)).slope, level, (min(eN), max(eN)),
+                 (min(pc), max(pc)), equal_measured_error([(r.params, r.measured.err) for r in pr],
+                                                          [(r.params, r.measured.err) for r in rl]))
 
 
 def growth_of(eq, d: int, n: int) -> Growth | None:
