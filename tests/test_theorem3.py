@@ -103,7 +103,7 @@ def test_relu_larger_at_equal_eps_by_a_growing_factor():
 
 
 def test_roundoff_is_small():
-    r = T3.measure(T3.RoundoffCase(1, 3, 8, "polyrelu", k=3))
+    r = T3.measure(T3.RoundoffCase(1, 3, 8, "polyrelu", points=3))
     assert r.max_float_minus_exact < 1e-13
 
 

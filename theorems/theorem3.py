@@ -69,7 +69,7 @@ RELU_PARAMS = {"quick": 120_000, "full": 600_000}   # ReLU nets larger than this
 CERT_SECONDS = {"quick": 6.0, "full": 120.0}
 CERT_WORK = {"quick": 5e7, "full": 1e9}
 CERT_RTOL = {"quick": 0.2, "full": 0.05}
-RELU_PIECES = {"quick": 5_000, "full": 200_000}    # 1-D ReLU nets with more exact pieces stay measured (time)
+RELU_PIECES = {"quick": 5_000, "full": 50_000}    # 1-D ReLU nets with more exact pieces stay measured (time)
 TAIL = 3                # slopes are fitted on the TAIL largest N (pre-asymptotic sizes out)
 EPS = [10.0 ** -k for k in range(1, 11)]     # guaranteed-eps budgets for the size comparison
 MAX_UNITS = 2_000_000   # equal-eps networks are built only up to about this many units (memory)
@@ -124,7 +124,7 @@ class RoundoffCase:
     n: int
     N: int
     kind: str
-    k: int = 4
+    points: int = 4
     fam: str = "kink"
 
 
@@ -300,9 +300,11 @@ def exact_pieces(net, case: SweepCase):
     cell first estimates the cost (OverBudget) or finds a slanted piece (NotPolynomial)."""
     mid = Fraction(case.N // 2, case.N)
     if case.kind == "relu" and case.d == 1:
-        est = propagate(net, (mid, mid + Fraction(1, case.N))).count * case.N
-        if est > case.relu_pieces:
-            raise OverBudget(f"about {est} affine pieces > {case.relu_pieces} (time budget)")
+        try:
+            propagate(net, (mid, mid + Fraction(1, case.N)), max_pieces=max(1, case.relu_pieces // case.N))
+        except TooManyPieces:
+            raise OverBudget(f"more than {case.relu_pieces // case.N} affine pieces in the middle grid cell: about "
+                             f"{case.relu_pieces} or more in all > {case.relu_pieces} (time budget)") from None
         return from_pieces_1d(propagate(net, (0, 1), max_pieces=case.relu_pieces))
     work = (3 * case.N) ** case.d * sum(L.shape[0] for L in net.layers)
     probe = 3 * (case.N // 2) + np.array(list(np.ndindex(*(3,) * case.d)), dtype=np.int64)
@@ -358,7 +360,7 @@ def measure_roundoff(case: RoundoffCase) -> Roundoff:
     target = family(case.fam, case.d, case.n)
     net = approximant(target, case.n, case.N, kind=case.kind)
     rng = np.random.default_rng(1)
-    pts = [tuple(Fraction(int(v), 2 ** 20) for v in rng.integers(0, 2 ** 20, case.d)) for _ in range(case.k)]
+    pts = [tuple(Fraction(int(v), 2 ** 20) for v in rng.integers(0, 2 ** 20, case.d)) for _ in range(case.points)]
     exact = [v[0] for v in net.eval_exact(pts)]
     xf = np.array([[float(v) for v in p] for p in pts])
     fl = net.eval(xf)[:, 0]
