@@ -47,9 +47,9 @@ def grid_shape(k: int) -> tuple[int, int]:
     return 1, k
 
 
-def _panels(keys):
+def _panels(keys, height: float = 3.3):
     rows, cols = grid_shape(len(keys))
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.3 * rows), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, height * rows), squeeze=False, layout="constrained")
     return fig, list(axes.ravel())
 
 
@@ -57,7 +57,7 @@ def _fit_label(slopes, d, n) -> str:
     f = (slopes or {}).get((d, n))
     if not f:
         return ""
-    return f": fit over {f['points']} largest N {f['slope']:.2f}, 95% [{f['lo']:.2f}, {f['hi']:.2f}] ({f['level']})"
+    return f": slope {f['slope']:.2f} [{f['lo']:.2f}, {f['hi']:.2f}] ({f['points']} largest N, {f['level']})"
 
 
 def _panel_rates(ax, rows, d, n, slopes):
@@ -78,18 +78,19 @@ def _panel_rates(ax, rows, d, n, slopes):
         ax.loglog(xs, [e0 * (x / p0) ** (-n / d) for x in xs], "k--", lw=1, label=f"claimed slope -n/d = {-n / d:.2g}")
     ax.set_title(f"d={d}, n={n}")
     ax.set_xlabel("params (exact count)")
-    ax.set_ylabel("sup error (filled: certified, hollow: measured)")
-    ax.legend(fontsize=7, framealpha=0.6)
+    ax.set_ylabel("sup error")
+    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.2))     # below: the points stay visible
 
 
 def rates(rows, slopes=None) -> list[str]:
     """Error vs params per (d, n), both kinds, with -n/d reference lines. ``rows``: the report's
     evidence records (fields d, n, kind, params, err, level); ``slopes``: (d, n) -> the report's fit."""
     keys = sorted({(r["d"], r["n"]) for r in rows})
-    fig, axes = _panels(keys)
+    fig, axes = _panels(keys, height=4.2)
     for ax, (d, n) in zip(axes, keys):
         _panel_rates(ax, rows, d, n, slopes)
-    fig.suptitle("Theorem 3: error of the constructed approximants against size, PolyReLU vs ReLU", fontsize=10)
+    fig.suptitle("Theorem 3: error of the constructed approximants against size, PolyReLU vs ReLU\n"
+                 "filled: certified upper bound (exact pieces, arb balls); hollow: measured (float64 grid)", fontsize=10)
     return save(fig, figure_dir(), "t3_rates")
 
 
