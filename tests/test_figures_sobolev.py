@@ -35,4 +35,4 @@ def test_t3_rates_marks_certified_points_filled(tmp_path, monkeypatch, drawn):
     (ax,) = panels_ok(drawn[-1])
     filled = [ln.get_markerfacecolor() for ln in ax.lines if ln.get_marker() in ("o", "s")]
     assert sum(f != "none" for f in filled) == 2 and sum(f == "none" for f in filled) == 2
-    assert any("(measured)" in t.get_text() for t in ax.get_legend().get_texts())
+    assert any("measured)" in t.get_text() for t in ax.get_legend().get_texts())

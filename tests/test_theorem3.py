@@ -75,7 +75,7 @@ def test_fit_recovers_slope_and_interval_contains_it_with_noise():
     assert noisy.lo < -1.5 < noisy.hi
 
 
-@pytest.mark.parametrize("d,n,Ns", [(1, 2, [16, 64, 256]), (2, 1, [8, 16])])
+@pytest.mark.parametrize("d,n,Ns", [(1, 2, [16, 64, 128]), (2, 1, [8, 16])])
 def test_sweep_certifies_and_brackets_the_sampled_error(d, n, Ns):
     rows = T3.sweep(d, n, Ns, kinds=("polyrelu", "relu"), max_points=3000)
     pr = [r for r in rows if r.case.kind == "polyrelu"]
