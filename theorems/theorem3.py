@@ -303,8 +303,8 @@ def exact_pieces(net, case: SweepCase):
         try:
             propagate(net, (mid, mid + Fraction(1, case.N)), max_pieces=max(1, case.relu_pieces // case.N))
         except TooManyPieces:
-            raise OverBudget(f"more than {case.relu_pieces // case.N} affine pieces in the middle grid cell: about "
-                             f"{case.relu_pieces} or more in all > {case.relu_pieces} (time budget)") from None
+            raise OverBudget(f"the middle grid cell alone has more than {case.relu_pieces // case.N} affine pieces: "
+                             f"about N times that, over {case.relu_pieces} in all (time budget)") from None
         return from_pieces_1d(propagate(net, (0, 1), max_pieces=case.relu_pieces))
     work = (3 * case.N) ** case.d * sum(L.shape[0] for L in net.layers)
     probe = 3 * (case.N // 2) + np.array(list(np.ndindex(*(3,) * case.d)), dtype=np.int64)
