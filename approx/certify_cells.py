@@ -98,6 +98,15 @@ class CellCertificate:
         return None if self.upper is None or self.lower <= 0 else self.upper / self.lower
 
 
+def _up(v) -> float:
+    """An arb endpoint rounded up to a float (float() alone rounds to nearest)."""
+    return math.nextafter(float(v), math.inf)
+
+
+def _down(v) -> float:
+    return max(0.0, math.nextafter(float(v), -math.inf))
+
+
 def _arb(q: Fraction):
     return flint.arb(q.numerator) / q.denominator
 
@@ -150,7 +159,7 @@ class _Model:
         for t in itertools.product((0, 1), repeat=self.d):
             x = [lo_k + tk * wk for lo_k, tk, wk in zip(lo, t, w)]
             g = f0({s: _arb(v) for s, v in zip(self.sym, x)}) - self._eval(p0, [flint.arb(tk) for tk in t])
-            out.append((float(abs(g).lower()), tuple(float(v) for v in x)))
+            out.append((_down(abs(g).lower()), tuple(float(v) for v in x)))
         return out
 
     def bound(self, p: int, tc: tuple, rt: tuple):
@@ -172,7 +181,7 @@ class _Model:
         for a in self.top:
             g = self.f[a](ball) - self._eval(polys[a], t_b)
             up += abs(g) * math.prod((rk ** ak for rk, ak in zip(r, a)), start=flint.arb(1)) / self.fact[a]
-        return float(up.upper()), float(abs(g0).lower()), tuple(float(v) for v in xc)
+        return _up(up.upper()), _down(abs(g0).lower()), tuple(float(v) for v in xc)
 
 
 def _split(tc, rt):
