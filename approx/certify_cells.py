@@ -77,6 +77,20 @@ def from_pieces_1d(pc) -> PiecePolys:
     return PiecePolys(1, 1, lo, width, coeffs)
 
 
+def concat(parts) -> PiecePolys:
+    """The pieces of several PiecePolys of one dimension and degree, in order.
+
+    >>> p = PiecePolys(1, 1, [(Fraction(0),)], [(Fraction(1),)], [[Fraction(0), Fraction(1)]])
+    >>> len(concat([p, p]))
+    2
+    """
+    d, deg = parts[0].d, max(p.deg for p in parts)
+    if any(p.d != d or p.deg != deg for p in parts):
+        raise ValueError("concat: the pieces differ in dimension or degree")
+    return PiecePolys(d, deg, [v for p in parts for v in p.lo], [v for p in parts for v in p.width],
+                      [v for p in parts for v in p.coeffs])
+
+
 @dataclass(frozen=True)
 class CellCertificate:
     """sup |f - p| over the pieces: ``upper`` certified (None when the time ran out

@@ -33,8 +33,8 @@ import numpy as np
 
 from approx import rates
 from approx.cell_polys import NotPolynomial, TooLarge, cell_polys
-from approx.certify_cells import CellCertificate, certify, from_cells, from_pieces_1d
-from approx.pieces import TooManyPieces, propagate
+from approx.certify_cells import CellCertificate, certify, concat, from_cells, from_pieces_1d
+from approx.pieces import TooManyPieces, propagate, propagate_cover
 from approx.sobolev import family
 from approx.sobolev_net import approximant, construct as build_net, partition_of_unity
 from theorems.claim import Verdict
@@ -298,15 +298,17 @@ def exact_pieces(net, case: SweepCase):
     """The network's exact polynomial pieces (approx.certify_cells.PiecePolys): 1-D ReLU nets by
     their affine pieces, others on the grid's pieces of side 1/(3N). A probe of the middle grid
     cell first estimates the cost (OverBudget) or finds a slanted piece (NotPolynomial)."""
-    mid = Fraction(case.N // 2, case.N)
+    mid, neurons = Fraction(case.N // 2, case.N), sum(L.shape[0] for L in net.layers)
     if case.kind == "relu" and case.d == 1:
         try:
-            propagate(net, (mid, mid + Fraction(1, case.N)), max_pieces=max(1, case.relu_pieces // case.N))
+            est = propagate(net, (mid, mid + Fraction(1, case.N)), max_pieces=max(1, case.relu_pieces // case.N))
         except TooManyPieces:
             raise OverBudget(f"the middle grid cell alone has more than {case.relu_pieces // case.N} affine pieces: "
                              f"about N times that, over {case.relu_pieces} in all (time budget)") from None
-        return from_pieces_1d(propagate(net, (0, 1), max_pieces=case.relu_pieces))
-    work = (3 * case.N) ** case.d * sum(L.shape[0] for L in net.layers)
+        if est.count * case.N * neurons > case.cert_work:
+            raise OverBudget(f"about {est.count * case.N} pieces x {neurons} neurons > {case.cert_work:.2g} (time)")
+        return concat([from_pieces_1d(pc) for pc in propagate_cover(net, (0, 1))])
+    work = (3 * case.N) ** case.d * neurons
     probe = 3 * (case.N // 2) + np.array(list(np.ndindex(*(3,) * case.d)), dtype=np.int64)
     cell_polys(net, 3 * case.N, cells=probe)
     if work > case.cert_work:
