@@ -117,6 +117,7 @@ def test_report_and_figures_from_hand_built_findings(tmp_path, monkeypatch):
     json.dumps(rep.to_dict())
     assert rep.verdict == "holds with caveat" and rep.passed
     assert rep.evidence[0]["level"] == "certified" and rep.details["levels"]["certified"] == 4
+    assert rep.evidence[0]["method"].startswith("certified")
     assert "within 10%" in rep.key_figure and "certified in 4/4 rows" in rep.key_figure
     draw(rep)
     names = sorted(os.path.basename(p) for p in rep.figures)

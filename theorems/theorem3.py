@@ -44,6 +44,8 @@ STATEMENT = ("every f in the unit ball of W^{n,inf}([0,1]^d) is eps-approximated
              "of size O(eps^(-d/n)); ReLU networks (Yarotsky) need O(eps^(-d/n) ln(1/eps))")
 METHOD = ("certified (exact polynomial pieces of the network, arb-ball branch and bound; d = 1, 2) + "
           "measured (float64 forward pass on dense grids) + exact (partition of unity)")
+METHODS = {"certified": "certified (exact pieces of the network, arb-ball branch and bound)",
+           "measured": "measured (float64 forward pass on the grid)"}
 CAVEAT = ("DeVore-Howard-Micchelli (1989): the rate eps^(-d/n) is optimal only among methods whose parameters "
           "depend continuously on f; with discontinuous parameter selection deep ReLU networks reach "
           "O(eps^(-d/(2n))) (Yarotsky 2018), so 'ReLU needs an extra ln(1/eps)' holds for this construction "
@@ -613,6 +615,7 @@ def evidence(row: Row) -> dict:
     c, cert = row.case, row.cert
     return {"d": c.d, "n": c.n, "target": row.target, "kind": c.kind, "N": c.N, "m": row.m, "params": row.params,
             "neurons": row.neurons, "depth": row.depth, "err": row.err, "level": row.level,
+            "method": METHODS[row.level],
             "err_certified": None if cert is None else cert.upper, "err_attained": None if cert is None else cert.lower,
             "attained_at": None if cert is None else list(cert.lower_point), "err_sampled": row.measured.err,
             "margin": row.measured.margin, "points": row.measured.points, "guaranteed": row.guaranteed,
