@@ -1,89 +1,127 @@
-"""Claim T3: the sweep, the fits, the equal-eps comparison and the report."""
+"""Claim T3: the steps on hand-built rows, the sweep's certified errors, the report and figures."""
 import json
+import math
 
 import numpy as np
 import pytest
 
+from approx.certify_cells import CellCertificate
 from theorems import theorem3 as T3
+
+
+def _row(d, n, N, kind="polyrelu", err=None, certified=True, guaranteed=1.0, params=None):
+    """A hand-built Row: error c N^-n (certified or measured) at params (N+1)^d."""
+    err = N ** -n if err is None else err
+    cert = CellCertificate(err, 0.9 * err, (0.5,) * d, N, N, True, 0.1) if certified else None
+    return T3.Row(T3.SweepCase(d, n, N, kind), "kink", params or 10 * (N + 1) ** d, 1, 3, 0, guaranteed,
+                  T3.Measured(0.95 * err, 0.0, 100), cert, "" if certified else "budget", 0.0, 0.0, 0.0)
+
+
+def _eq(d, n, eps, grow=True):
+    p = (1 / eps) ** (d / n)
+    return T3.EqualEps(d, n, eps, 1, 1, 1, int(p * 10), int(p * 20 * (math.log(1 / eps) if grow else 1)))
+
+
+def _rows(n_over_d=1.0, grow=True, certified=True):
+    rows = [_row(1, 2, N, certified=certified, params=int(10 * N ** (2 / (2 * n_over_d)))) for N in (8, 16, 32, 64)]
+    rows += [_eq(1, 2, 10.0 ** -k, grow) for k in range(1, 8)]
+    ro = T3.Roundoff(T3.RoundoffCase(1, 2, 8, "relu"), 1e-16, 1e-10, 1e-10)
+    return rows + [ro, T3.Unity(True)]
+
+
+def test_compare_and_judge_on_hand_built_rows():
+    fi = T3.compare(_rows())
+    (s,) = fi.slopes
+    assert s.tail.slope == pytest.approx(-2.0, rel=1e-6) and s.within and s.level == "certified"
+    assert fi.log_factor_shown and fi.rows_ok and fi.roundoff_ok
+    v = T3.judge(fi)
+    assert v.verdict == "holds with caveat" and v.passed and "DeVore" in v.caveat
+
+
+def test_judge_refutes_a_shallow_slope_and_doubts_a_missing_log_factor():
+    shallow = T3.compare(_rows(n_over_d=0.5))            # error ~ params^-1 against the claimed -2
+    assert T3.judge(shallow).verdict == "refuted"
+    flat = T3.compare(_rows(grow=False))                  # ReLU/PolyReLU ratio constant in ln(1/eps)
+    assert not flat.log_factor_shown and T3.judge(flat).verdict == "inconclusive"
+
+
+def test_slope_level_is_measured_unless_every_fitted_row_is_certified():
+    rows = _rows(certified=False)
+    fi = T3.compare(rows)
+    assert fi.slopes[0].level == "measured"
+    assert T3.key_figure(fi).count("(measured)") == 2      # the slope and the smallest error
+
+
+def test_a_certified_bound_below_the_sampled_error_fails_the_row():
+    bad = _row(1, 2, 8)
+    bad = T3.Row(bad.case, bad.target, bad.params, 1, 3, 0, 1.0, T3.Measured(2 * bad.err, 0.0, 100), bad.cert, "",
+                 0.0, 0.0, 0.0)
+    assert not T3.row_ok(bad) and T3.row_ok(_row(1, 2, 8))
+    assert not T3.row_ok(_row(1, 2, 8, guaranteed=1e-6))
 
 
 def test_sample_grid_hits_trapezoid_breakpoints():
     x = T3.sample_grid(1, 5, 3, 10 ** 6)
-    bp = np.arange(0, 15) / 15          # j / (3N)
-    assert np.allclose(np.sort(x[:, 0]), bp)
-    y = T3.sample_grid(2, 50, 3, 900)   # too many cells: a random subset, whole cells
+    assert np.allclose(np.sort(x[:, 0]), np.arange(0, 15) / 15)          # j / (3N)
+    y = T3.sample_grid(2, 50, 3, 900)    # too many cells: a random subset, whole cells
     assert y.shape == (900, 2) and y.min() >= 0 and y.max() < 1
 
 
-def test_fit_recovers_slope_and_interval_shrinks_with_noise():
+def test_fit_recovers_slope_and_interval_contains_it_with_noise():
     p = np.array([1e2, 1e3, 1e4, 1e5])
     exact = T3.fit(p, 3 * p ** -1.5)
-    assert exact["slope"] == pytest.approx(-1.5) and exact["hi"] - exact["lo"] < 1e-9
+    assert exact.slope == pytest.approx(-1.5) and exact.hi - exact.lo < 1e-9
     noisy = T3.fit(p, 3 * p ** -1.5 * np.array([1.1, 0.9, 1.05, 0.97]))
-    assert noisy["lo"] < -1.5 < noisy["hi"]
+    assert noisy.lo < -1.5 < noisy.hi
 
 
-@pytest.mark.parametrize("d,n,Ns", [(1, 2, [16, 64, 256]), (2, 1, [16, 32, 64])])
-def test_polyrelu_slope_within_10_percent(d, n, Ns):
-    rows = T3.sweep(d, n, Ns, kinds=("polyrelu",), max_points=3000)
-    assert all(r["err"] <= r["guaranteed"] for r in rows)
-    f = T3.fit([r["params"] for r in rows], [r["err"] for r in rows])
-    assert abs(f["slope"] + n / d) <= 0.1 * n / d
-    ratios = [r["err_N^n"] for r in rows]
-    assert max(ratios) / min(ratios) < 1.5          # error * N^n bounded
+@pytest.mark.parametrize("d,n,Ns", [(1, 2, [16, 64, 128]), (2, 1, [8, 16])])
+def test_sweep_certifies_and_brackets_the_sampled_error(d, n, Ns):
+    rows = T3.sweep(d, n, Ns, kinds=("polyrelu", "relu"), max_points=3000)
+    pr = [r for r in rows if r.case.kind == "polyrelu"]
+    assert all(r.level == "certified" and T3.row_ok(r) for r in pr)
+    assert all(r.cert.lower <= r.cert.upper and r.measured.err <= r.cert.upper * (1 + 1e-9) for r in pr)
+    relu = [r for r in rows if r.case.kind == "relu"]
+    if d == 1:
+        assert all(r.level == "certified" for r in relu)
+    else:
+        assert all(r.level == "measured" and "slanted" in r.why_not for r in relu)
+
+
+def test_d1_slope_within_10_percent_on_certified_errors():
+    rows = T3.sweep(1, 2, [16, 64, 256], kinds=("polyrelu",), max_points=3000)
+    s = T3.slope_of(rows, 1, 2)
+    assert s.level == "certified" and s.within
+    assert s.err_N_n[1] / s.err_N_n[0] < 1.5          # error * N^n bounded
 
 
 def test_relu_larger_at_equal_eps_by_a_growing_factor():
-    rows = T3.equal_eps(1, 3)
-    assert len(rows) >= 8 and rows[-1]["eps"] <= 1e-9
-    ratio = [r["ratio"] for r in rows]
-    assert all(q > 1 for q in ratio)
-    g = T3.fit_linear([r["ln(1/eps)"] for r in rows], ratio)
-    assert g["lo"] > 0                                # grows with ln(1/eps)
-    flat = [r["polyrelu*eps^(d/n)"] for r in rows]
-    assert flat[-1] <= flat[0]                        # PolyReLU: no growth
+    rows = [T3.measure(c) for c in (T3.EqualEpsCase(1, 3, 10.0 ** -k) for k in range(1, 11))]
+    assert all(r.ratio > 1 for r in rows)
+    g = T3.growth_of(rows, 1, 3)
+    assert g.relu_grows and g.polyrelu_flat
 
 
 def test_roundoff_is_small():
-    r = T3.roundoff(1, 3, 8, "polyrelu", k=3)
-    assert r["max_float_minus_exact"] < 1e-13
+    r = T3.measure(T3.RoundoffCase(1, 3, 8, "polyrelu", points=3))
+    assert r.max_float_minus_exact < 1e-13
 
 
-@pytest.fixture(scope="module")
-def small_report(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("POLYCOM_FIGURES", str(tmp_path_factory.mktemp("figs")))
-    mp.setitem(T3.PLANS, "quick", {(1, 2): [32, 128, 512], (1, 4): [16, 32, 64]})
-    mp.setattr(T3, "EPS", [10.0 ** -k for k in range(1, 8)])
-    try:
-        yield T3.check("quick")
-    finally:
-        mp.undo()
-
-
-def test_report_structure_and_verdict(small_report):
-    rep = small_report
-    d = rep.to_dict()
-    json.dumps(d)
-    assert d["id"] == "T3" and d["passed"] is True
-    assert rep.verdict == "holds with caveat" and "DeVore" in rep.caveat
-    assert set(rep.details["slopes"]) == {"d=1,n=2", "d=1,n=4"}
-    assert all(f["within_10pct"] for f in rep.details["slopes"].values())
-    assert rep.details["partition_of_unity_exact"] is True
-    assert {r["kind"] for r in rep.evidence} == {"polyrelu", "relu"}
-    assert "within 10%" in rep.key_figure
-    eq = rep.details["slopes"]["d=1,n=4"]["ratio_at_equal_measured_error"]
-    assert len(eq) >= 2 and all(r > 1 for _, r in eq) and eq[-1][1] > eq[0][1]   # grows as err falls
-
-
-def test_figures_written(small_report):
+def test_report_and_figures_from_hand_built_findings(tmp_path, monkeypatch):
     import os
 
     from figures.claims import draw
-    draw(small_report)
-    names = sorted(os.path.basename(p) for p in small_report.figures)
+    monkeypatch.setenv("POLYCOM_FIGURES", str(tmp_path))
+    fi = T3.compare(_rows())
+    rep = T3.render(fi, T3.judge(fi), "quick")
+    json.dumps(rep.to_dict())
+    assert rep.verdict == "holds with caveat" and rep.passed
+    assert rep.evidence[0]["level"] == "certified" and rep.details["levels"]["certified"] == 4
+    assert rep.evidence[0]["method"].startswith("certified")
+    assert "within 10%" in rep.key_figure and "certified in 4/4 rows" in rep.key_figure
+    draw(rep)
+    names = sorted(os.path.basename(p) for p in rep.figures)
     assert names == ["t3_log_factor.pdf", "t3_log_factor.png", "t3_rates.pdf", "t3_rates.png"]
-    assert all(os.path.getsize(p) > 1000 for p in small_report.figures)
 
 
 def test_bad_level():
@@ -95,3 +133,5 @@ def test_bad_level():
 def test_quick_level_holds():
     rep = T3.check("quick")
     assert rep.passed and rep.verdict == "holds with caveat"
+    lv = {(r["d"], r["level"]) for r in rep.evidence}
+    assert (1, "certified") in lv and (2, "certified") in lv
