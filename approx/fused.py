@@ -54,13 +54,13 @@ def _sum_to(t, shape):
 
 
 def _relu_fwd(z, c):
+    """(p(ReLU(z)), nothing to save beyond z and c: an empty tensor)."""
     r = torch.clamp_min(z, 0)
-    if c.shape[-1] == 1:
-        return c[..., 0] + torch.zeros_like(r)
-    return _horner(r, c)
+    value = c[..., 0] + torch.zeros_like(r) if c.shape[-1] == 1 else _horner(r, c)
+    return value, z.new_empty(0)
 
 
-def _relu_bwd(z, c, g, need_z: bool, need_c: bool):
+def _relu_bwd(z, c, _aux, g, need_z: bool, need_c: bool):
     k = c.shape[-1]
     r = torch.clamp_min(z, 0)
     gz = gc = None
@@ -147,48 +147,41 @@ def _impl(f):
     return _COMPILED[f]
 
 
-class PolyReLUFn(torch.autograd.Function):
-    """p(ReLU(z)) with coefficients ``c[..., i]`` (low -> high) broadcasting against ``z``."""
+def _function(name: str, fwd, bwd, doc: str):
+    """An autograd Function over (z, c): ``fwd(z, c) -> (value, aux)`` with ``aux`` a
+    non-differentiable tensor saved for the backward, ``bwd(z, c, aux, g, need_z, need_c)``."""
 
-    generate_vmap_rule = True
+    class Fn(torch.autograd.Function):
+        generate_vmap_rule = True
 
-    @staticmethod
-    def forward(z, c):
-        return _impl(_relu_fwd)(z, c)
+        @staticmethod
+        def forward(z, c):
+            return _impl(fwd)(z, c)
 
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(*inputs)
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0], inputs[1], output[1])
+            ctx.mark_non_differentiable(output[1])
 
-    @staticmethod
-    def backward(ctx, g):
-        z, c = ctx.saved_tensors
-        return _impl(_relu_bwd)(z, c, g, ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+        @staticmethod
+        def backward(ctx, g, _g_aux):
+            z, c, aux = ctx.saved_tensors
+            return _impl(bwd)(z, c, aux, g, ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+
+    Fn.__name__ = Fn.__qualname__ = name
+    Fn.__doc__ = doc
+    return Fn
 
 
-class PolyNormFn(torch.autograd.Function):
-    """c_0 + sum_i c_i norm(z**i) over the last dimension; ``c[..., i]`` broadcasts against ``z``."""
-
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(z, c):
-        return _impl(_norm_fwd)(z, c)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0], inputs[1], output[1])
-        ctx.mark_non_differentiable(output[1])
-
-    @staticmethod
-    def backward(ctx, g, _gs):
-        z, c, s = ctx.saved_tensors
-        return _impl(_norm_bwd)(z, c, s, g, ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+PolyReLUFn = _function("PolyReLUFn", _relu_fwd, _relu_bwd,
+                       "p(ReLU(z)) with coefficients ``c[..., i]`` (low -> high) broadcasting against ``z``.")
+PolyNormFn = _function("PolyNormFn", _norm_fwd, _norm_bwd,
+                       "c_0 + sum_i c_i norm(z**i) over the last dimension; ``c[..., i]`` broadcasts against ``z``.")
 
 
 def polyrelu(z, c):
     """Fused PolyReLU: sum_i c[..., i] ReLU(z)**i, gradients for both arguments."""
-    return PolyReLUFn.apply(z, c)
+    return PolyReLUFn.apply(z, c)[0]
 
 
 def polynorm(z, c):
