@@ -35,14 +35,14 @@ def lemma2_sizes(rows, fits, folder) -> list[str]:
         f = fits.get(r, {})
         label = f"PolyReLU order r = {r}" + (f": exponent p = {f['p']:.2f}, 95% [{f['p_ci'][0]:.2f}, {f['p_ci'][1]:.2f}]"
                                              if f else "")
-        ax.plot(L[cert], y[cert], "o", mfc="none", color=c)
-        ax.plot(L[~cert], y[~cert], "o", color=c)
+        ax.plot(L[cert], y[cert], "o", color=c)              # filled: certified (as in t3_rates)
+        ax.plot(L[~cert], y[~cert], "o", mfc="none", color=c)
         b1, b0 = np.polyfit(L, y, 1)
         ax.plot(L, b0 + b1 * L, "-", color=c, lw=1, label=label)
     ax.set_xlabel("ln(1/eps)")
     ax.set_ylabel("hidden neurons of the ReLU approximant (exact count)")
     ax.set_title("Lemma 2: size of the ReLU approximant of PolyReLU on [-1, 1]\n"
-                 "(hollow: error certified from exact pieces; filled: a priori budget;\n"
+                 "(filled: error certified from exact pieces; hollow: a priori budget;\n"
                  "lines: affine fits; p: fitted exponent in size = a + b ln(1/eps)^p)", fontsize=9)
     ax.legend(loc="upper left", fontsize=7)   # the lines rise to the right: upper left stays clear
     ax.grid(alpha=0.3)
