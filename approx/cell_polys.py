@@ -32,6 +32,7 @@ was built from.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -111,20 +112,25 @@ def _absmax(a: np.ndarray) -> float:
     return float(np.abs(a).max()) if a.size else 0.0
 
 
+@functools.lru_cache(maxsize=None)
+def _mul_terms(d: int, da: int, db: int) -> tuple:
+    """(i, j, k): coefficient i of A times coefficient j of B goes to coefficient k of the product."""
+    ia, ib = list(np.ndindex(*(da + 1,) * d)), list(np.ndindex(*(db + 1,) * d))
+    return tuple((i, j, int(np.ravel_multi_index(tuple(x + y for x, y in zip(a, b)), (da + db + 1,) * d)))
+                 for i, a in enumerate(ia) for j, b in enumerate(ib))
+
+
 def _mul(A: np.ndarray, B: np.ndarray, d: int, da: int, db: int) -> tuple[np.ndarray, int]:
     """Product of tensor polynomials of per-axis degrees da and db -> degree da + db."""
     _check(float(np.abs(A).astype(np.float64).sum(-1).max(initial=0))
            * float(np.abs(B).astype(np.float64).sum(-1).max(initial=0)), "product")
-    out_deg = da + db
-    out = np.zeros(A.shape[:-1] + ((out_deg + 1) ** d,), dtype=np.int64)
-    ia, ib = list(np.ndindex(*(da + 1,) * d)), list(np.ndindex(*(db + 1,) * d))
-    flat = {a: np.ravel_multi_index(a, (out_deg + 1,) * d) for a in itertools.product(range(out_deg + 1), repeat=d)}
-    nzA = [i for i in range(A.shape[-1]) if A[..., i].any()]
-    nzB = [i for i in range(B.shape[-1]) if B[..., i].any()]
-    for i in nzA:
-        for j in nzB:
-            out[..., flat[tuple(x + y for x, y in zip(ia[i], ib[j]))]] += A[..., i] * B[..., j]
-    return out, out_deg
+    out = np.zeros(A.shape[:-1] + ((da + db + 1) ** d,), dtype=np.int64)
+    nzA = {i for i in range(A.shape[-1]) if A[..., i].any()}
+    nzB = {i for i in range(B.shape[-1]) if B[..., i].any()}
+    for i, j, k in _mul_terms(d, da, db):
+        if i in nzA and j in nzB:
+            out[..., k] += A[..., i] * B[..., j]
+    return out, da + db
 
 
 def _trim(H: np.ndarray, d: int, deg: int) -> tuple[np.ndarray, int]:
@@ -458,34 +464,37 @@ def _affine_classes(IL: IntLayer, h: Classes, d: int, S: int) -> Classes:
 
 
 def _activate_classes(layer, partner, z: Classes, d: int, S: int) -> tuple[Classes, int]:
-    """ReLU^k on class tables: exact sign, or twin fold, else NotPolynomial; (classes, folds)."""
+    """ReLU^k on class tables: exact sign, or twin fold, else NotPolynomial; (classes, folds).
+    The tables are stacked into one (classes, (deg+1)^d) array for the signs and the powers."""
     k = layer.activation.relu_power
     has = partner >= 0
     dropped = np.zeros(len(z.tabs), dtype=bool)
     dropped[partner[has]] = True
-    _check(max((float(np.abs(t).sum(-1).max(initial=0)) for t in z.tabs), default=0.0) ** k, "power")
-    labs, tabs, folds = [], [], 0
+    sizes = np.array([t.size // t.shape[-1] for t in z.tabs])
+    F = np.concatenate([t.reshape(-1, t.shape[-1]) for t in z.tabs])
+    who = np.repeat(np.arange(len(z.tabs)), sizes)
+    lo = F[:, 0] + np.minimum(F[:, 1:], 0).sum(-1)
+    hi = F[:, 0] + np.maximum(F[:, 1:], 0).sum(-1)
+    mixed = (lo < 0) & (hi > 0)
+    bad = mixed & ~has[who] & ~dropped[who]
+    if bad.any():
+        raise NotPolynomial(f"neuron {who[bad][0]} changes sign inside a piece and has no twin to fold with")
+    F = np.where((has[who] | (lo >= 0))[:, None] & ~dropped[who][:, None], F, 0)
+    _check(_absmax(np.abs(F).sum(-1)) ** k, "power")
+    Q, qd = F, z.deg
+    for _ in range(k - 1):
+        Q, qd = _mul(Q, F, d, qd, z.deg)
+    labs, tabs, folds, start = [], [], 0, 0
     for i, (lab, tab) in enumerate(zip(z.labs, z.tabs)):
-        lo = tab[..., 0] + np.minimum(tab[..., 1:], 0).sum(-1)
-        hi = tab[..., 0] + np.maximum(tab[..., 1:], 0).sum(-1)
-        mixed = (lo < 0) & (hi > 0)
-        if dropped[i]:               # the twin's keeper carries z^k
-            labs.append(np.zeros((d, S), dtype=np.int64))
-            tabs.append(np.zeros((1,) * d + ((k * z.deg + 1) ** d,), dtype=np.int64))
-            continue
-        if has[i]:
+        q = Q[start:start + sizes[i]].reshape(tab.shape[:-1] + (-1,))
+        if has[i]:                   # the twin's keeper carries z^k; count the pieces of the pair
             counts = [np.bincount(lab[a], minlength=tab.shape[a]) for a in range(d)]
-            folds += 2 * int((mixed * math.prod(np.ix_(*counts))).sum())    # the pair: both neurons
-        elif mixed.any():
-            raise NotPolynomial(f"neuron {i} changes sign inside a piece and has no twin to fold with")
-        else:
-            tab = np.where((lo >= 0)[..., None], tab, 0)
-        Q, qd = tab, z.deg
-        for _ in range(k - 1):
-            Q, qd = _mul(Q, tab, d, qd, z.deg)
-        lab, Q = _merge_equal(lab, Q if k > 1 else tab, d)
+            folds += 2 * int((mixed[start:start + sizes[i]].reshape(tab.shape[:-1])
+                              * math.prod(np.ix_(*counts))).sum())
+        start += sizes[i]
+        lab, q = _merge_equal(lab, q, d)
         labs.append(lab)
-        tabs.append(Q)
+        tabs.append(q)
     return Classes(labs, tabs, z.D ** k, k * z.deg), folds
 
 
