@@ -358,9 +358,9 @@ def _chunk(net, S, d, J, partners, ints):
     return _output(net.layers[-1], h, d), h.deg, folds
 
 
-def cell_polys(net, S: int, cells=None) -> CellPolys:
-    """Exact polynomial of ``net`` on each piece prod_k [J_k/S, (J_k+1)/S] of [0,1]^d
-    (``cells``: an (m, d) int array of corners J, default all S^d pieces)."""
+def cell_polys_chunked(net, S: int, cells=None) -> CellPolys:
+    """``cell_polys`` piece by piece (chunks of neighbouring pieces, every neuron on every piece):
+    the reference the class tables are tested against; pieces in chunk order."""
     _check_net(net)
     d = net.d_in
     if cells is None:
@@ -418,13 +418,15 @@ def _unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _merge_equal(lab: np.ndarray, tab: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """Merge the classes of each axis whose table slices are equal.
+    """Merge the classes of each axis whose table slices are equal (axes of one class: nothing to merge).
 
     >>> l, t = _merge_equal(np.array([[0, 1, 2]]), np.array([[5], [5], [7]]), 1); l.tolist(), t.tolist()
     ([[0, 0, 1]], [[5], [7]])
     """
     lab = lab.copy()
     for k in range(d):
+        if tab.shape[k] == 1:
+            continue
         T = np.moveaxis(tab, k, 0)
         U, inv = _unique_rows(T.reshape(T.shape[0], -1))
         tab = np.moveaxis(U.reshape((len(U),) + T.shape[1:]), 0, k)
@@ -583,3 +585,13 @@ def cell_polys_classes(net, S: int, cells=None) -> CellPolys:
             folds += f
         h = _tidy(h, d)
     return CellPolys(d, S, h.deg, cells, _output_classes(net.layers[-1], h, d, S, cells), folds)
+
+
+def cell_polys(net, S: int, cells=None) -> CellPolys:
+    """Exact polynomial of ``net`` on each piece prod_k [J_k/S, (J_k+1)/S] of [0,1]^d
+    (``cells``: an (m, d) int array of corners J, default all S^d pieces, in that order);
+    computed by class tables (``cell_polys_classes``), whose cost does not shrink with ``cells``:
+    fewer than S pieces (a probe) go piece by piece (``cell_polys_chunked``, then in chunk order)."""
+    if cells is not None and len(np.asarray(cells).reshape(-1, net.d_in)) < S:
+        return cell_polys_chunked(net, S, cells)
+    return cell_polys_classes(net, S, cells)
