@@ -137,6 +137,7 @@ class _Model:
         self.fact = {a: factorial(a) for a in self.low + self.top}
         self.exps = list(itertools.product(range(pp.deg + 1), repeat=pp.d))
         self.cache = {}
+        self.at = {}            # x (Fractions) -> f(x) as an arb ball: neighbouring pieces share corners
 
     def poly(self, p: int) -> dict:
         """alpha -> [(exponent, arb coefficient)] of D_x^alpha p (t-coefficients / width^alpha)."""
@@ -167,13 +168,16 @@ class _Model:
         return acc
 
     def corners(self, p: int) -> list:
-        """(|g| lower, x) at the 2^d corners of piece p (where piecewise-linear errors peak)."""
+        """(|g| lower, x) at the 2^d corners of piece p (where piecewise-linear errors peak); x exact."""
         lo, w, out = self.pp.lo[p], self.pp.width[p], []
+        ends = [(lo_k, lo_k + wk) for lo_k, wk in zip(lo, w)]
         f0, p0 = self.f[self.low[0]], self.poly(p)[self.low[0]]
         for t in itertools.product((0, 1), repeat=self.d):
-            x = [lo_k + tk * wk for lo_k, tk, wk in zip(lo, t, w)]
-            g = f0({s: _arb(v) for s, v in zip(self.sym, x)}) - self._eval(p0, [flint.arb(tk) for tk in t])
-            out.append((_down(abs(g).lower()), tuple(float(v) for v in x)))
+            x = tuple(e[tk] for e, tk in zip(ends, t))
+            if x not in self.at:
+                self.at[x] = f0({s: _arb(v) for s, v in zip(self.sym, x)})
+            g = self.at[x] - self._eval(p0, [flint.arb(tk) for tk in t])
+            out.append((_down(abs(g).lower()), x))
         return out
 
     def bound(self, p: int, tc: tuple, rt: tuple):
@@ -234,7 +238,7 @@ def _run(model, pp, rtol, seconds, t0):
         boxes += 1
         for lw, xw in [(low, x)] + model.corners(p):
             if lw > best:
-                best, at = lw, xw
+                best, at = lw, tuple(float(v) for v in xw)
         heapq.heappush(heap, (-up, boxes, p, centre, centre))
     while heap:
         up = -heap[0][0]
