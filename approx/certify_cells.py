@@ -140,19 +140,19 @@ class _Model:
         self.at = {}            # x (Fractions) -> f(x) as an arb ball: neighbouring pieces share corners
 
     def poly(self, p: int) -> dict:
-        """alpha -> [(exponent, arb coefficient)] of D_x^alpha p (t-coefficients / width^alpha)."""
+        """alpha -> [(exponent, arb coefficient)] of D_x^alpha p (t-coefficients / width^alpha, in balls)."""
         if p not in self.cache:
-            w = self.pp.width[p]
-            base = [(e, c) for e, c in zip(self.exps, self.pp.coeffs[p]) if c != 0]
+            w = [_arb(wk) for wk in self.pp.width[p]]
+            base = [(e, _arb(c)) for e, c in zip(self.exps, self.pp.coeffs[p]) if c != 0]
             out = {}
             for a in self.low + self.top:
-                terms = []
-                for e, c in base:
-                    if all(ek >= ak for ek, ak in zip(e, a)):
-                        k = c * math.prod(math.perm(ek, ak) for ek, ak in zip(e, a))
-                        k /= math.prod(wk ** ak for wk, ak in zip(w, a))
-                        terms.append((tuple(ek - ak for ek, ak in zip(e, a)), _arb(k)))
-                out[a] = terms
+                scale = flint.arb(1)
+                for wk, ak in zip(w, a):
+                    if ak:
+                        scale = scale / wk ** ak
+                out[a] = [(tuple(ek - ak for ek, ak in zip(e, a)),
+                           c * math.prod(math.perm(ek, ak) for ek, ak in zip(e, a)) * scale)
+                          for e, c in base if all(ek >= ak for ek, ak in zip(e, a))]
             self.cache[p] = out
         return self.cache[p]
 
