@@ -23,7 +23,10 @@ polynomial in t as int64 numerators over one integer denominator per layer:
   exponent and mantissa halves, summed in int64, combined in Python integers.
 
 The result is exact (Fractions); nothing is taken from the formula the network
-was built from.
+was built from. ``cell_polys`` stores each neuron once per class of pieces on which it
+is the same polynomial (per-axis labels and a table, ``cell_polys_classes``): a grid
+construction's neuron takes a handful of polynomials, so the work is neurons x classes;
+``cell_polys_chunked`` propagates every neuron on every piece (the reference, and probes).
 
 >>> from approx.sobolev_net import partition_of_unity
 >>> cp = cell_polys(partition_of_unity(2, 1), 6)        # sum_m phi_m = 1 on each of 6 pieces
