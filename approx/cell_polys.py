@@ -455,14 +455,15 @@ def _affine_classes(IL: IntLayer, h: Classes, d: int, S: int) -> Classes:
     for i in range(W.shape[0]):
         js, ws = W.indices[W.indptr[i]:W.indptr[i + 1]], W.data[W.indptr[i]:W.indptr[i + 1]]
         key = tuple(js.tolist())
-        if key not in joint:
+        if key not in joint:        # rows with the same inputs (a gadget's neurons) share labels and gathers
             ax = [_joint([h.labs[j][k] for j in js], [h.tabs[j].shape[k] for j in js], S) for k in range(d)]
-            joint[key] = (np.stack([a[0] for a in ax]) if d else np.zeros((0, S), np.int64), [a[1] for a in ax])
-        lab, rep = joint[key]
-        tab = np.zeros(tuple(len(r) for r in rep) + (M,), dtype=np.int64)
+            joint[key] = (np.stack([a[0] for a in ax]) if d else np.zeros((0, S), np.int64),
+                          [h.tabs[j][np.ix_(*[h.labs[j][k][a[1]] for k, a in enumerate(ax)])] for j in js])
+        lab, gathered = joint[key]
+        tab = np.zeros(gathered[0].shape[:-1] + (M,) if len(js) else (1,) * d + (M,), dtype=np.int64)
         tab[..., 0] = int(IL.bint[i]) * h.D
-        for j, w in zip(js, ws):
-            tab += int(w) * h.tabs[j][np.ix_(*[h.labs[j][k][rep[k]] for k in range(d)])]
+        for g, w in zip(gathered, ws):
+            tab += int(w) * g
         labs.append(lab)
         tabs.append(tab)
     return Classes(labs, tabs, h.D << IL.E, h.deg)
