@@ -23,7 +23,10 @@ polynomial in t as int64 numerators over one integer denominator per layer:
   exponent and mantissa halves, summed in int64, combined in Python integers.
 
 The result is exact (Fractions); nothing is taken from the formula the network
-was built from.
+was built from. ``cell_polys`` stores each neuron once per class of pieces on which it
+is the same polynomial (per-axis labels and a table, ``cell_polys_classes``): a grid
+construction's neuron takes a handful of polynomials, so the work is neurons x classes;
+``cell_polys_chunked`` propagates every neuron on every piece (the reference, and probes).
 
 >>> from approx.sobolev_net import partition_of_unity
 >>> cp = cell_polys(partition_of_unity(2, 1), 6)        # sum_m phi_m = 1 on each of 6 pieces
@@ -32,6 +35,7 @@ was built from.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -111,20 +115,25 @@ def _absmax(a: np.ndarray) -> float:
     return float(np.abs(a).max()) if a.size else 0.0
 
 
+@functools.lru_cache(maxsize=None)
+def _mul_terms(d: int, da: int, db: int) -> tuple:
+    """(i, j, k): coefficient i of A times coefficient j of B goes to coefficient k of the product."""
+    ia, ib = list(np.ndindex(*(da + 1,) * d)), list(np.ndindex(*(db + 1,) * d))
+    return tuple((i, j, int(np.ravel_multi_index(tuple(x + y for x, y in zip(a, b)), (da + db + 1,) * d)))
+                 for i, a in enumerate(ia) for j, b in enumerate(ib))
+
+
 def _mul(A: np.ndarray, B: np.ndarray, d: int, da: int, db: int) -> tuple[np.ndarray, int]:
     """Product of tensor polynomials of per-axis degrees da and db -> degree da + db."""
     _check(float(np.abs(A).astype(np.float64).sum(-1).max(initial=0))
            * float(np.abs(B).astype(np.float64).sum(-1).max(initial=0)), "product")
-    out_deg = da + db
-    out = np.zeros(A.shape[:-1] + ((out_deg + 1) ** d,), dtype=np.int64)
-    ia, ib = list(np.ndindex(*(da + 1,) * d)), list(np.ndindex(*(db + 1,) * d))
-    flat = {a: np.ravel_multi_index(a, (out_deg + 1,) * d) for a in itertools.product(range(out_deg + 1), repeat=d)}
-    nzA = [i for i in range(A.shape[-1]) if A[..., i].any()]
-    nzB = [i for i in range(B.shape[-1]) if B[..., i].any()]
-    for i in nzA:
-        for j in nzB:
-            out[..., flat[tuple(x + y for x, y in zip(ia[i], ib[j]))]] += A[..., i] * B[..., j]
-    return out, out_deg
+    out = np.zeros(A.shape[:-1] + ((da + db + 1) ** d,), dtype=np.int64)
+    nzA = {i for i in range(A.shape[-1]) if A[..., i].any()}
+    nzB = {i for i in range(B.shape[-1]) if B[..., i].any()}
+    for i, j, k in _mul_terms(d, da, db):
+        if i in nzA and j in nzB:
+            out[..., k] += A[..., i] * B[..., j]
+    return out, da + db
 
 
 def _trim(H: np.ndarray, d: int, deg: int) -> tuple[np.ndarray, int]:
@@ -352,9 +361,9 @@ def _chunk(net, S, d, J, partners, ints):
     return _output(net.layers[-1], h, d), h.deg, folds
 
 
-def cell_polys(net, S: int, cells=None) -> CellPolys:
-    """Exact polynomial of ``net`` on each piece prod_k [J_k/S, (J_k+1)/S] of [0,1]^d
-    (``cells``: an (m, d) int array of corners J, default all S^d pieces)."""
+def cell_polys_chunked(net, S: int, cells=None) -> CellPolys:
+    """``cell_polys`` piece by piece (chunks of neighbouring pieces, every neuron on every piece):
+    the reference the class tables are tested against; pieces in chunk order."""
     _check_net(net)
     d = net.d_in
     if cells is None:
@@ -384,3 +393,220 @@ def cell_polys(net, S: int, cells=None) -> CellPolys:
             coeffs[row:row + len(out), np.ravel_multi_index(e, (deg + 1,) * d)] = out[:, a]
         row += len(out)
     return CellPolys(d, S, deg, cells, coeffs, folds)
+
+
+# ------------------------------------------------------- class tables ----
+# The same exact propagation, but a neuron's polynomial on piece J is stored once per class:
+# per axis k a label lab[k][J_k] (pieces whose J_k share a label give the neuron the same
+# polynomial for every choice of the other J's), and a table (n_0, ..., n_{d-1}, (deg+1)^d) of
+# int64 coefficients. A grid construction's neuron takes a handful of polynomials (its support,
+# and constants off it), so the work is neurons x classes, not neurons x S^d.
+
+@dataclass(frozen=True)
+class Classes:
+    """One layer's neurons as class tables over one denominator D: ``labs[i]`` (d, S) int64,
+    ``tabs[i]`` (n_0, ..., n_{d-1}, (deg+1)^d) int64."""
+
+    labs: list
+    tabs: list
+    D: int
+    deg: int
+
+
+def _unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct rows in order of first occurrence, index of each row among them): rows compared
+    by their bytes (exact); a dict is faster than np.unique for the few rows of a class table.
+
+    >>> u, inv = _unique_rows(np.array([[1, 2], [3, 4], [1, 2]])); u.tolist(), inv.tolist()
+    ([[1, 2], [3, 4]], [0, 1, 0])
+    """
+    a = np.ascontiguousarray(a)
+    first, keep, inv = {}, [], np.empty(len(a), dtype=np.int64)
+    for i, row in enumerate(a):
+        key = row.tobytes()
+        if key not in first:
+            first[key] = len(keep)
+            keep.append(i)
+        inv[i] = first[key]
+    return a[keep], inv
+
+
+def _merge_equal(lab: np.ndarray, tab: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Merge the classes of each axis whose table slices are equal (axes of one class: nothing to merge).
+
+    >>> l, t = _merge_equal(np.array([[0, 1, 2]]), np.array([[5], [5], [7]]), 1); l.tolist(), t.tolist()
+    ([[0, 0, 1]], [[5], [7]])
+    """
+    lab = lab.copy()
+    for k in range(d):
+        if tab.shape[k] == 1:
+            continue
+        T = np.moveaxis(tab, k, 0)
+        U, inv = _unique_rows(T.reshape(T.shape[0], -1))
+        tab = np.moveaxis(U.reshape((len(U),) + T.shape[1:]), 0, k)
+        lab[k] = inv[lab[k]]
+    return lab, tab
+
+
+def _joint(labels: list, sizes: list, S: int) -> tuple[np.ndarray, list]:
+    """Common refinement of several labelings of range(S): (labels, representative index per class)."""
+    key = np.zeros(S, dtype=np.int64)
+    for lab, n in zip(labels, sizes):
+        _check(float(key.max(initial=0) + 1) * n, "labels")
+        key = key * n + lab
+    _, rep, inv = np.unique(key, return_index=True, return_inverse=True)
+    return inv.ravel(), rep
+
+
+def _affine_classes(IL: IntLayer, h: Classes, d: int, S: int) -> Classes:
+    """W h + b on class tables, exactly."""
+    W, M = IL.Wint, (h.deg + 1) ** d
+    _check(IL.rowsum * max((_absmax(t) for t in h.tabs), default=0.0) + _absmax(IL.bint) * float(h.D), "affine")
+    labs, tabs, joint = [], [], {}
+    for i in range(W.shape[0]):
+        js, ws = W.indices[W.indptr[i]:W.indptr[i + 1]], W.data[W.indptr[i]:W.indptr[i + 1]]
+        key = tuple(js.tolist())
+        if key not in joint:        # rows with the same inputs (a gadget's neurons) share labels and gathers
+            ax = [_joint([h.labs[j][k] for j in js], [h.tabs[j].shape[k] for j in js], S) for k in range(d)]
+            joint[key] = (np.stack([a[0] for a in ax]) if d else np.zeros((0, S), np.int64),
+                          [h.tabs[j][np.ix_(*[h.labs[j][k][a[1]] for k, a in enumerate(ax)])] for j in js])
+        lab, gathered = joint[key]
+        tab = np.zeros(gathered[0].shape[:-1] + (M,) if len(js) else (1,) * d + (M,), dtype=np.int64)
+        tab[..., 0] = int(IL.bint[i]) * h.D
+        for g, w in zip(gathered, ws):
+            tab += int(w) * g
+        labs.append(lab)
+        tabs.append(tab)
+    return Classes(labs, tabs, h.D << IL.E, h.deg)
+
+
+def _activate_classes(layer, partner, z: Classes, d: int, S: int) -> tuple[Classes, int]:
+    """ReLU^k on class tables: exact sign, or twin fold, else NotPolynomial; (classes, folds).
+    The tables are stacked into one (classes, (deg+1)^d) array for the signs and the powers."""
+    k = layer.activation.relu_power
+    has = partner >= 0
+    dropped = np.zeros(len(z.tabs), dtype=bool)
+    dropped[partner[has]] = True
+    sizes = np.array([t.size // t.shape[-1] for t in z.tabs])
+    F = np.concatenate([t.reshape(-1, t.shape[-1]) for t in z.tabs])
+    who = np.repeat(np.arange(len(z.tabs)), sizes)
+    lo = F[:, 0] + np.minimum(F[:, 1:], 0).sum(-1)
+    hi = F[:, 0] + np.maximum(F[:, 1:], 0).sum(-1)
+    mixed = (lo < 0) & (hi > 0)
+    bad = mixed & ~has[who] & ~dropped[who]
+    if bad.any():
+        raise NotPolynomial(f"neuron {who[bad][0]} changes sign inside a piece and has no twin to fold with")
+    F = np.where((has[who] | (lo >= 0))[:, None] & ~dropped[who][:, None], F, 0)
+    _check(_absmax(np.abs(F).sum(-1)) ** k, "power")
+    Q, qd = F, z.deg
+    for _ in range(k - 1):
+        Q, qd = _mul(Q, F, d, qd, z.deg)
+    labs, tabs, folds, start = [], [], 0, 0
+    for i, (lab, tab) in enumerate(zip(z.labs, z.tabs)):
+        q = Q[start:start + sizes[i]].reshape(tab.shape[:-1] + (-1,))
+        if has[i]:                   # the twin's keeper carries z^k; count the pieces of the pair
+            counts = [np.bincount(lab[a], minlength=tab.shape[a]) for a in range(d)]
+            folds += 2 * int((mixed[start:start + sizes[i]].reshape(tab.shape[:-1])
+                              * math.prod(np.ix_(*counts))).sum())
+        start += sizes[i]
+        lab, q = _merge_equal(lab, q, d)
+        labs.append(lab)
+        tabs.append(q)
+    return Classes(labs, tabs, z.D ** k, k * z.deg), folds
+
+
+def _tidy(h: Classes, d: int) -> Classes:
+    """Lower deg while no table uses the top per-axis degree; divide by the common gcd."""
+    tabs, deg = h.tabs, h.deg
+    while deg > 0 and not any(np.take(t.reshape(t.shape[:d] + (deg + 1,) * d), deg, axis=d + k).any()
+                              for t in tabs for k in range(d)):
+        tabs = [np.ascontiguousarray(t.reshape(t.shape[:d] + (deg + 1,) * d)[(...,) + (slice(0, deg),) * d])
+                .reshape(t.shape[:d] + (-1,)) for t in tabs]
+        deg -= 1
+    g = h.D
+    for t in tabs:
+        if g == 1:
+            break
+        if t.size:
+            g = math.gcd(g, int(np.gcd.reduce(np.abs(t).ravel())))
+    return Classes(h.labs, [t // g for t in tabs] if g > 1 else tabs, h.D // g, deg)
+
+
+def _sum_classes(a: tuple, b: tuple, d: int, S: int) -> tuple:
+    """(labels, table) of the sum of two class tables (object arrays of Python ints)."""
+    lab, ra, rb = np.zeros((d, S), dtype=np.int64), [], []
+    for k in range(d):
+        lab[k], rep = _joint([a[0][k], b[0][k]], [a[1].shape[k], b[1].shape[k]], S)
+        ra.append(a[0][k][rep])
+        rb.append(b[0][k][rep])
+    return lab, a[1][np.ix_(*ra)] + b[1][np.ix_(*rb)]
+
+
+def _output_classes(layer, h: Classes, d: int, S: int, cells: np.ndarray) -> np.ndarray:
+    """Exact sum_i w_i h_i + b on the pieces ``cells``: object array (pieces, (deg+1)^d) of Fractions.
+    The weights are exact dyadics w_i = m_i / 2^E (Python integers); the sum is a balanced tree
+    of class-table sums, so neighbouring neurons merge while their tables are small."""
+    W = np.asarray(layer.W.toarray() if layer.sparse else layer.W, dtype=np.float64)
+    if W.shape[0] != 1:
+        raise ValueError("cell_polys: one output only")
+    nz = np.flatnonzero(W[0])
+    fr = [Fraction(float(W[0, i])) for i in nz]
+    E = max((f.denominator.bit_length() - 1 for f in fr), default=0)
+    items = [(h.labs[i], h.tabs[i].astype(object) * (f.numerator << (E - f.denominator.bit_length() + 1)))
+             for i, f in zip(nz, fr)]
+    if not items:
+        items = [(np.zeros((d, S), dtype=np.int64), np.zeros((1,) * d + ((h.deg + 1) ** d,), dtype=object))]
+    while len(items) > 1:
+        items = [_sum_classes(items[j], items[j + 1], d, S) for j in range(0, len(items) - 1, 2)] + items[
+            len(items) - len(items) % 2:]
+    lab, tab = items[0]
+    vals = tab[tuple(lab[k][cells[:, k]] for k in range(d))]
+    scale, b = Fraction(1, h.D << E), Fraction(float(layer.b[0]))
+    out = np.empty(vals.shape, dtype=object)
+    for p in range(len(cells)):
+        out[p] = [Fraction(int(v)) * scale for v in vals[p]]
+        out[p, 0] += b
+    return out
+
+
+def cell_polys_classes(net, S: int, cells=None) -> CellPolys:
+    """``cell_polys`` by class tables (same result, exact): the work grows with the distinct
+    polynomials of each neuron, not with the pieces.
+
+    >>> from approx.sobolev_net import partition_of_unity
+    >>> cp = cell_polys_classes(partition_of_unity(2, 2), 6)
+    >>> cp.pieces, set(cp.coeffs[:, 0]), set(cp.coeffs[:, 1:].ravel())
+    (36, {Fraction(1, 1)}, {Fraction(0, 1)})
+    """
+    _check_net(net)
+    d = net.d_in
+    if cells is None:
+        cells = np.array(list(itertools.product(range(S), repeat=d)), dtype=np.int64).reshape(-1, d)
+    cells = np.asarray(cells, dtype=np.int64).reshape(-1, d)
+    labs, tabs = [], []
+    for k in range(d):          # x_k = (J_k + t_k) / S: S classes on axis k, one on the others
+        lab = np.zeros((d, S), dtype=np.int64)
+        lab[k] = np.arange(S)
+        tab = np.zeros(tuple(S if a == k else 1 for a in range(d)) + (2 ** d,), dtype=np.int64)
+        tab[..., 0] = np.arange(S).reshape(tab.shape[:d])
+        tab[..., 1 << (d - 1 - k)] = 1
+        labs.append(lab)
+        tabs.append(tab)
+    h, folds = Classes(labs, tabs, S, 1), 0
+    for L, nxt in zip(net.layers[:-1], net.layers[1:]):
+        h = _affine_classes(IntLayer.of(L), h, d, S)
+        if L.activation.kind != "identity":
+            h, f = _activate_classes(L, twins(L, nxt), h, d, S)
+            folds += f
+        h = _tidy(h, d)
+    return CellPolys(d, S, h.deg, cells, _output_classes(net.layers[-1], h, d, S, cells), folds)
+
+
+def cell_polys(net, S: int, cells=None) -> CellPolys:
+    """Exact polynomial of ``net`` on each piece prod_k [J_k/S, (J_k+1)/S] of [0,1]^d
+    (``cells``: an (m, d) int array of corners J, default all S^d pieces, in that order);
+    computed by class tables (``cell_polys_classes``), whose cost does not shrink with ``cells``:
+    fewer than S pieces (a probe) go piece by piece (``cell_polys_chunked``, then in chunk order)."""
+    if cells is not None and len(np.asarray(cells).reshape(-1, net.d_in)) < S:
+        return cell_polys_chunked(net, S, cells)
+    return cell_polys_classes(net, S, cells)

@@ -136,22 +136,29 @@ class _Model:
         self.f = {a: compile_arb(target.derivative_expr(a)) for a in self.low + self.top}
         self.fact = {a: factorial(a) for a in self.low + self.top}
         self.exps = list(itertools.product(range(pp.deg + 1), repeat=pp.d))
-        self.cache = {}
+        self.cache, self.ends = {}, {}
+        self.at = {}            # x (Fractions) -> f(x) as an arb ball: neighbouring pieces share corners
+
+    def balls(self, p: int) -> tuple:
+        """(lo, width) of piece p as arb balls."""
+        if p not in self.ends:
+            self.ends[p] = ([_arb(v) for v in self.pp.lo[p]], [_arb(v) for v in self.pp.width[p]])
+        return self.ends[p]
 
     def poly(self, p: int) -> dict:
-        """alpha -> [(exponent, arb coefficient)] of D_x^alpha p (t-coefficients / width^alpha)."""
+        """alpha -> [(exponent, arb coefficient)] of D_x^alpha p (t-coefficients / width^alpha, in balls)."""
         if p not in self.cache:
-            w = self.pp.width[p]
-            base = [(e, c) for e, c in zip(self.exps, self.pp.coeffs[p]) if c != 0]
+            w = [_arb(wk) for wk in self.pp.width[p]]
+            base = [(e, _arb(c)) for e, c in zip(self.exps, self.pp.coeffs[p]) if c != 0]
             out = {}
             for a in self.low + self.top:
-                terms = []
-                for e, c in base:
-                    if all(ek >= ak for ek, ak in zip(e, a)):
-                        k = c * math.prod(math.perm(ek, ak) for ek, ak in zip(e, a))
-                        k /= math.prod(wk ** ak for wk, ak in zip(w, a))
-                        terms.append((tuple(ek - ak for ek, ak in zip(e, a)), _arb(k)))
-                out[a] = terms
+                scale = flint.arb(1)
+                for wk, ak in zip(w, a):
+                    if ak:
+                        scale = scale / wk ** ak
+                out[a] = [(tuple(ek - ak for ek, ak in zip(e, a)),
+                           c * math.prod(math.perm(ek, ak) for ek, ak in zip(e, a)) * scale)
+                          for e, c in base if all(ek >= ak for ek, ak in zip(e, a))]
             self.cache[p] = out
         return self.cache[p]
 
@@ -167,22 +174,25 @@ class _Model:
         return acc
 
     def corners(self, p: int) -> list:
-        """(|g| lower, x) at the 2^d corners of piece p (where piecewise-linear errors peak)."""
+        """(|g| lower, x) at the 2^d corners of piece p (where piecewise-linear errors peak); x exact."""
         lo, w, out = self.pp.lo[p], self.pp.width[p], []
+        ends = [(lo_k, lo_k + wk) for lo_k, wk in zip(lo, w)]
         f0, p0 = self.f[self.low[0]], self.poly(p)[self.low[0]]
         for t in itertools.product((0, 1), repeat=self.d):
-            x = [lo_k + tk * wk for lo_k, tk, wk in zip(lo, t, w)]
-            g = f0({s: _arb(v) for s, v in zip(self.sym, x)}) - self._eval(p0, [flint.arb(tk) for tk in t])
-            out.append((_down(abs(g).lower()), tuple(float(v) for v in x)))
+            x = tuple(e[tk] for e, tk in zip(ends, t))
+            if x not in self.at:
+                self.at[x] = f0({s: _arb(v) for s, v in zip(self.sym, x)})
+            g = self.at[x] - self._eval(p0, [flint.arb(tk) for tk in t])
+            out.append((_down(abs(g).lower()), x))
         return out
 
     def bound(self, p: int, tc: tuple, rt: tuple):
-        """(upper, |g(centre)| lower, centre x) on the box t in tc +- rt of piece p."""
-        lo, w = self.pp.lo[p], self.pp.width[p]
-        xc = [lo_k + tk * wk for lo_k, tk, wk in zip(lo, tc, w)]
-        r = [_arb(rk * wk) for rk, wk in zip(rt, w)]
-        env_c = {s: _arb(v) for s, v in zip(self.sym, xc)}
+        """(upper, |g(centre)| lower, centre x as balls) on the box t in tc +- rt of piece p."""
+        lo, w = self.balls(p)
         t_c = [_arb(v) for v in tc]
+        xc = [lo_k + tk * wk for lo_k, tk, wk in zip(lo, t_c, w)]     # balls around the exact centre
+        r = [_arb(rk) * wk for rk, wk in zip(rt, w)]
+        env_c = dict(zip(self.sym, xc))
         polys = self.poly(p)
         up, g0 = flint.arb(0), None
         for a in self.low:
@@ -195,7 +205,12 @@ class _Model:
         for a in self.top:
             g = self.f[a](ball) - self._eval(polys[a], t_b)
             up += abs(g) * math.prod((rk ** ak for rk, ak in zip(r, a)), start=flint.arb(1)) / self.fact[a]
-        return _up(up.upper()), _down(abs(g0).lower()), tuple(float(v) for v in xc)
+        return _up(up.upper()), _down(abs(g0).lower()), xc
+
+
+def _point(x) -> tuple:
+    """Floats of a point given exactly (Fractions) or as tiny arb balls (their midpoints)."""
+    return tuple(float(v.mid()) if isinstance(v, flint.arb) else float(v) for v in x)
 
 
 def _split(tc, rt):
@@ -234,7 +249,7 @@ def _run(model, pp, rtol, seconds, t0):
         boxes += 1
         for lw, xw in [(low, x)] + model.corners(p):
             if lw > best:
-                best, at = lw, xw
+                best, at = lw, _point(xw)
         heapq.heappush(heap, (-up, boxes, p, centre, centre))
     while heap:
         up = -heap[0][0]
@@ -249,7 +264,7 @@ def _run(model, pp, rtol, seconds, t0):
             u, low, x = model.bound(p, c, r)
             boxes += 1
             if low > best:
-                best, at = low, x
+                best, at = low, _point(x)
             heapq.heappush(heap, (-u, boxes, p, c, r))
     up = -heap[0][0] if heap else 0.0
     return CellCertificate(up, best, at, len(pp), boxes, True, time.perf_counter() - t0)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from approx import Layer, Net, act
-from approx.cell_polys import NotPolynomial, cell_polys, twins
+from approx.cell_polys import NotPolynomial, cell_polys, cell_polys_chunked, twins
 from approx.sobolev import Target
 from approx.sobolev_net import construct, partition_of_unity, poly_product
 
@@ -70,3 +70,29 @@ def test_relu_construction_in_d2_is_refused():
     net, _ = construct(t, 2, 4, kind="relu")
     with pytest.raises(NotPolynomial):
         cell_polys(net, 12)
+
+
+def _as_dict(cp, p):
+    return {e: v for e, v in zip(cp.exponents(), cp.coeffs[p]) if v != 0}
+
+
+@settings(max_examples=8, deadline=None)
+@given(d=st.sampled_from([1, 2]), n=st.integers(1, 3), N=st.integers(1, 5), which=st.integers(0, 2),
+       kind=st.sampled_from(["polyrelu", "relu"]))
+def test_class_tables_equal_the_piece_by_piece_propagation(d, n, N, which, kind):
+    """Property: cell_polys (class tables) and cell_polys_chunked (every neuron on every piece)
+    give the same exact polynomial on every piece, the same fold count, or both refuse."""
+    if d == 2 and n == 3:
+        n = 2
+    e = TARGETS[d][which % len(TARGETS[d])] if n <= 2 else TARGETS[d][0]
+    net, _ = construct(Target.from_sympy(e, [X0, X1][:d], n=n, scale=True), n, N, kind=kind)
+    try:
+        ref = cell_polys_chunked(net, 3 * N)
+    except NotPolynomial:
+        with pytest.raises(NotPolynomial):
+            cell_polys(net, 3 * N)
+        return
+    new = cell_polys(net, 3 * N)
+    at = {tuple(c): p for p, c in enumerate(new.corners.tolist())}
+    assert new.pieces == ref.pieces and new.folds == ref.folds
+    assert all(_as_dict(new, at[tuple(c)]) == _as_dict(ref, p) for p, c in enumerate(ref.corners.tolist()))
