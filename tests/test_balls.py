@@ -19,9 +19,10 @@ def test_ball_at_a_rational_point_contains_the_value(i, p, q):   # points in (0,
     e, v = EXPRS[i], sympy.Rational(p, q)
     ball = compile_arb(e)({x: flint.arb(p) / q})
     ref = sympy.N(e.subs(x, v), 60)                      # 60 digits against a ball at 53 bits
-    # informative, not only sound: 53-bit balls; the SincD closed form cancels near 0 (radius 4e-9 at u = 0.001)
-    assert ball.rad() < 1e-6 * max(1.0, abs(float(ref)))
-    assert ball.contains(flint.arb(str(ref)[:55]))       # a 50-digit decimal of the value lies in the ball
+    if not e.has(SincD):                                 # informative, not only sound (53-bit balls)
+        assert ball.rad() < 1e-10 * max(1.0, abs(float(ref)))
+    mid, rad = (sympy.Rational(float(b)) for b in (ball.mid(), ball.rad()))   # both exact in float64
+    assert abs(ref - mid) + sympy.Float(10) ** -55 <= rad       # the 60-digit value lies in the ball
 
 
 def test_piecewise_takes_the_decided_branch_or_the_union():
@@ -44,3 +45,10 @@ def test_no_finite_enclosure_is_refused():
         compile_arb(1 / x)({x: flint.arb("0 +/- 0.1")})
     with pytest.raises(ArithmeticError, match="no ball rule"):
         compile_arb(sympy.gamma(x))
+
+
+@pytest.mark.xfail(strict=True, reason="found 2026-12-04: SincD(k, u) for k >= 1 uses the closed form at small "
+                   "u != 0, which cancels: radius ~ 4e-11 at u = 1e-2, 4e-9 at 1e-3, 4e-3 at 1e-6 (53 bits)")
+def test_sincd_ball_is_tight_near_zero():
+    f = compile_arb(SincD(2, x))
+    assert f({x: flint.arb(1) / 10 ** 6}).rad() < 1e-10
