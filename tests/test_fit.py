@@ -1,7 +1,6 @@
 """Batched training (approx.fit): shapes, init, equivalence with one-by-one training,
 optimiser maths, failures and input errors. Small models only (width <= 16)."""
 import math
-import os
 
 import pytest
 import torch
@@ -9,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from approx import activations as A
-from approx import fit, fit_optim
+from approx import fit
 
 F64 = torch.float64
 X = torch.linspace(-1, 1, 48, dtype=F64)[:, None]
@@ -200,13 +199,6 @@ def test_divergence_mid_training_is_caught_with_its_step():
         assert r["history"][-1][0] <= r["fail_step"]
 
 
-def test_lr_schedules():
-    ph = {"steps": 101, "lr": 1e-2, "lr_end": 1e-4}
-    assert fit_optim.lr_at(ph, 0) == pytest.approx(1e-2) and fit_optim.lr_at(ph, 100) == pytest.approx(1e-4)
-    assert fit_optim.lr_at(ph, 50) == pytest.approx((1e-2 + 1e-4) / 2)  # cosine midpoint
-    assert fit_optim.lr_at({"steps": 10, "lr": 1.0, "warmup": 4}, 1) == pytest.approx(0.5)
-
-
 def test_results_report_test_errors_and_progress():
     ticks = []
     m = fit.BatchedMLP("silu", 1, 4, 1, seeds=[0])
@@ -268,36 +260,6 @@ def test_bench_row_compares_the_same_models():
     assert row["max_rel_loss_diff"] < 1e-9  # float64: batched and one-by-one agree
 
 
-def test_tune_malloc_is_idempotent():
-    from approx import malloc
-    first = malloc.tune()
-    assert isinstance(first, bool) and malloc.tune() == first
-
-
-def test_malloc_switch_is_read_from_the_environment_once():
-    import subprocess
-    import sys
-    code = "from approx import malloc; print(malloc.ENABLED)"
-    for flag, want in (("0", "False"), ("1", "True")):
-        env = dict(os.environ, POLYCOM_TUNE_MALLOC=flag)
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-        assert out.stdout.strip() == want
-
-
-@pytest.mark.parametrize("points, params", [(30, 10), (10, 30)])
-def test_lm_step_solves_the_damped_normal_equations(points, params):
-    """Primal (points >= params) and dual (points < params) QR forms give the LM step
-    (J^T J + mu I)^-1 (-J^T r), mu = lam * mean diag(J^T J)."""
-    g = torch.Generator().manual_seed(0)
-    J = torch.randn(2, points, params, generator=g, dtype=F64)
-    r = torch.randn(2, points, generator=g, dtype=F64)
-    lam = torch.tensor([1e-2, 1.0], dtype=F64)
-    mu = lam * (J * J).sum((1, 2)) / params
-    Jt = J.transpose(1, 2)
-    ref = torch.linalg.solve(Jt @ J + mu[:, None, None] * torch.eye(params, dtype=F64), -(Jt @ r[..., None]))
-    assert torch.allclose(fit_optim._lm_step(J, r, lam), ref[..., 0], rtol=1e-10, atol=1e-12)
-
-
 def test_lm_with_more_params_than_points():
     x = torch.linspace(-1, 1, 12, dtype=F64)[:, None]
     m = fit.BatchedMLP("silu", 1, 8, 2, seeds=[0, 1])  # 97 parameters, 12 points: the dual solve
@@ -332,15 +294,6 @@ def test_lm_is_bitwise_reproducible():
         assert torch.equal(run(vp), run(vp))
 
 
-def test_lstsq_is_deterministic_on_cpu():
-    g = torch.Generator().manual_seed(0)
-    A = torch.randn(4, 64, 17, dtype=F64, generator=g)
-    B = torch.randn(4, 64, 1, dtype=F64, generator=g)
-    first = fit_optim.lstsq(A, B)
-    assert all(torch.equal(first, fit_optim.lstsq(A, B)) for _ in range(5))
-    assert torch.allclose(first, torch.linalg.pinv(A) @ B, rtol=1e-10, atol=1e-12)
-
-
 def test_grad_norm_and_phase_rmse():
     """grad_norm is the gradient norm of the model's own MSE at the final point (checked on the
     extracted nn.Module); phase_rmse has one train RMSE per phase, the last one the final RMSE."""
@@ -354,27 +307,3 @@ def test_grad_norm_and_phase_rmse():
         assert r["grad_norm"] == pytest.approx(float(torch.cat([g.reshape(-1) for g in gs]).norm()), rel=1e-10)
         assert len(r["phase_rmse"]) == 2 and r["phase_rmse"][-1] == r["train_rmse"]
         assert r["phase_rmse"][1] <= r["phase_rmse"][0]
-
-
-@pytest.mark.parametrize("name", ["polyrelu2", "polyrelu3", "polyrelu4n", "polynorm2", "polynorm3", "polynorm4"])
-def test_fused_activations_equal_the_plain_definitions(name):
-    """approx.fused against autograd of approx.activations: values, gradients (gradcheck too) and
-    the per-point Jacobians LM takes through torch.func."""
-    m = fit.BatchedMLP(name, 2, 5, 2, seeds=[0, 1])
-    with torch.no_grad():
-        m.theta.add_(0.3 * torch.randn(m.theta.shape, generator=torch.Generator().manual_seed(1), dtype=F64))
-    x = torch.rand(9, 2, dtype=F64, generator=torch.Generator().manual_seed(2)) * 2 - 1
-    x[0] = -1.0  # a point where some pre-activations are negative (ReLU's kink side)
-    y = target(x)
-    prob = fit.Problem(m, x, y)
-    got = []
-    for fused in (True, False):
-        m.fused = fused
-        got.append((prob.loss_grad(m.theta), prob.jacobian(m.theta)))
-    (lf, gf), jf = got[0]
-    (lp, gp), jp = got[1]
-    assert torch.allclose(lf, lp, rtol=1e-13, atol=0) and torch.allclose(gf, gp, rtol=1e-11, atol=1e-13)
-    assert torch.allclose(jf, jp, rtol=1e-11, atol=1e-13)
-    m.fused = True
-    th = m.theta.detach().clone().requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda t: m.losses(t, x, y), (th,))

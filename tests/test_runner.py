@@ -183,22 +183,3 @@ def test_default_schedule_for_a_spec_without_one(tmp_path):
     (r,) = specmod.runs(sp)
     assert r["schedule"] == default_schedule(fit.count_params("relu", 1, 4, 1))
     assert [ph["optimizer"] for ph in r["schedule"]] == ["adam", "lm"]
-
-
-def test_training_from_the_construction_stores_both_errors(tmp_path):
-    from experiments import spec as specmod
-    sp = specmod.parse({"name": "warm", "targets": [{"registry": "ramp1_n2"}],
-                        "grid": {"activations": ["relu", "polyrelu2"], "widths": [4], "depths": [1], "seeds": [0]},
-                        "train": {"train_points": 64, "test_points": 64, "grid_points": 257, "init": "construction",
-                                  "schedule": [{"optimizer": "adam", "steps": 20, "lr": 1e-4},
-                                               {"optimizer": "lbfgs", "steps": 10}]}})
-    db = runner.run_sweep(sp, store=tmp_path / "w.sqlite", progress=False)
-    df = store.load(db)
-    assert sorted(df["activation"]) == ["polyrelu2", "relu"] and (df["init"] == "construction").all()
-    assert (df["status"] == "ok").all()
-    for r in df.itertuples():
-        assert 0 < r.test_linf < 1 and 0 < r.init_test_linf < 1 and r.grad_norm >= 0
-        assert r.test_rmse <= 2 * r.init_test_rmse     # a small learning rate does not wreck the start
-    with pytest.raises(specmod.SpecError, match="^train.init: "):
-        specmod.parse({"targets": [{"registry": "ramp1_n2"}], "grid": {"activations": ["relu"], "widths": [4],
-                       "depths": [1], "seeds": [0]}, "train": {"init": "warm"}})

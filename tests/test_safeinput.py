@@ -276,23 +276,6 @@ def test_diverged_runs_are_stored_with_their_reason_and_kept_out_of_fits(tmp_pat
     assert (t["n"] == (df.status == "ok").sum()).all() if len(t) else (df.status == "ok").sum() < 2
 
 
-def test_divergence_rules():
-    assert runner.divergence({"train_rmse": float("nan"), "history": [(0, 1.0)]}, 1.0) == "final train RMSE is nan"
-    assert "limit 10 x" in runner.divergence({"train_rmse": 10.5, "history": [(0, 1.0)]}, 100.0)
-    assert runner.divergence({"train_rmse": 9.5, "history": [(0, 1.0)]}, 1.0) is None
-    assert "ceiling 1000 x" in runner.divergence({"train_rmse": 2e3, "history": [(0, 1e3)]}, 1.0)
-
-
-def test_gradient_failure_reason_quotes_the_gradient():
-    import torch
-    from approx import fit_optim
-    st = fit_optim.RunState(2, "cpu", 1)
-    ok = st.check(None, torch.tensor([1.56e24, 1.0]), torch.tensor([[float("inf"), 1.0], [1.0, 1.0]]), 3, "adam")
-    assert ok.tolist() == [False, True]
-    assert st.fail_reason[0] == ("non-finite gradient (1 of 2 entries non-finite; loss 1.56e+24) "
-                                 "during adam at step 3")
-
-
 # ---- targets are identified by expression and dimension ----
 
 def _main_store(tmp_path) -> Path:

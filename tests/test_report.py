@@ -1,6 +1,9 @@
-"""results/report.md: tables render with the right cells (markdown-it-py), nothing is cut, no reprs."""
+"""theorems.report: results/report.md tables render with the right cells (markdown-it-py), nothing is cut, no reprs."""
+import json
+import math
 import re
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -89,3 +92,20 @@ def test_status_section_lists_diverged_runs_with_their_reasons():
     t = tables(md)[0]
     assert t[1] == ["t|1", "relu", "4", "1", "0", "diverged", "n/a",
                     "final train RMSE 1.5e+15 is 3e+15 x the initial 0.5 (limit 10 x)"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.fractions(max_denominator=10 ** 30), st.sampled_from([float("nan"), float("inf"), 1.5]),
+       st.sampled_from(["holds", "refuted", "inconclusive"]))
+def test_report_json_roundtrip_keeps_exact_values_as_text(q, f, verdict):
+    r = Report("X1", "statement", "exact", verdict=verdict, passed=True, details={"q": q, 3: [f]})
+    r.add_row(case="a", value=q)
+    back = Report.from_dict(json.loads(r.to_json()))
+    assert back.details == {"q": str(q), "3": [f if math.isfinite(f) else str(f)]}
+    assert back.evidence == [{"case": "a", "value": str(q)}] and back.verdict == verdict
+    assert back.to_markdown() == Report.from_dict(r.to_dict()).to_markdown()
+
+
+def test_report_refuses_an_unknown_verdict():
+    with pytest.raises(ValueError, match="verdict"):
+        Report("X1", "s", "exact", verdict="proved")
