@@ -72,8 +72,15 @@ def _sign(v):
 
 
 def continuity_problems(e, symbols) -> list[str]:
-    """Reasons why ``e`` is not proved continuous on [0,1]^d ([] when it is)."""
+    """Reasons why ``e`` is not proved continuous on [0,1]^d ([] when it is). Float constants
+    are read as the exact rationals they are (a jump of 1e-30 must not round away).
+
+    >>> x0 = sympy.Symbol("x0")
+    >>> continuity_problems(sympy.Piecewise((x0, x0 < 0.5), (x0 + 1e-30, True)), [x0]) != []
+    True
+    """
     symbols = list(symbols)
+    e = e.xreplace({f: sympy.Rational(f) for f in e.atoms(sympy.Float)})
     cube = box_env(symbols, [(0.0, 1.0)] * len(symbols))
     problems, resolved, groups = [], {}, {}
     for r in sorted(relations(e), key=str):

@@ -48,6 +48,7 @@ def draw(rows: list[dict], folder, stem: str = "bench") -> list[str]:
         ax.set_ylim(0, 1.1)
         ax.axhline(0.5, color="grey", lw=0.6, ls=":")
         ax.set_ylabel("fraction of the limit")
+        ax.set_xlabel("configuration: activation, width, speed-up of ours over vmap", fontsize=8)
         ax.set_title(f"{dt}: ours (solid) vs torch.func vmap (hatched); label: activation, width, "
                      f"speed-up over vmap; above: bound", fontsize=9)
     acts = list(dict.fromkeys(r["name"].split("/")[1] for r in rows))

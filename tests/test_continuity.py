@@ -35,7 +35,8 @@ def test_relations_collects_atoms_of_compound_conditions():
     assert relations(e) == {x < c, y > c, x > 2 * c, x >= y}     # sympy writes y <= x as x >= y
 
 
-@pytest.mark.xfail(strict=True, reason="found 2026-12-04: a Float jump below float64 resolution is lost "
-                   "(1 - x1 + 1e-30 rounds to 1 - x1 after substituting the boundary); exact constants are caught")
 def test_a_float_jump_is_reported():
+    # regression (found 2026-12-04): 1 - x1 + 1e-30 rounded to 1 - x1 after substituting the
+    # boundary, so a Float jump below float64 resolution was lost; Floats are now exact rationals
     assert continuity_problems(sympy.Piecewise((x, x + y < 1), (x + 1e-30, True)), [x, y])
+    assert continuity_problems(sympy.Piecewise((x / 2, x < 0.5), (x / 2 + 1e-17, True)), [x])

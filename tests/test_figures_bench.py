@@ -33,8 +33,6 @@ def test_no_adam_rows_is_refused(tmp_path):
         bench.draw([_row("relu", 8, "float64", 0.3, 0.2, optimizer="lbfgs")], tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="found 2026-12-04: figures.bench sets no x label (the tick labels name "
-                   "activation, width, speed-up), so its panels miss tests/figure_checks.panels_ok")
 def test_panels_pass_the_figure_checks(tmp_path, drawn):
     bench.draw([_row("relu", 8, "float64", 0.3, 0.2)], tmp_path)
     panels_ok(drawn[-1])
