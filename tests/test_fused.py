@@ -13,13 +13,7 @@ from approx import fit, fused
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tensors are tiny: intra-op threads only contend (as in tests/test_fit.py)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def target(x):
@@ -34,30 +28,26 @@ def _inputs(seed, order, per_neuron):
     return z, c
 
 
-@settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 10 ** 6), order=st.integers(1, 4), per_neuron=st.booleans())
-def test_fused_polyrelu_value_and_gradients_match_autograd(seed, order, per_neuron):
+CASES = {  # fused, plain definition, tolerance of the gradients
+    "polyrelu": (fused.polyrelu, A.polyrelu, 1e-11),
+    "polynorm": (fused.polynorm, A.polynorm, 1e-10),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(sorted(CASES)), seed=st.integers(0, 10 ** 6), order=st.integers(1, 4),
+       per_neuron=st.booleans())
+def test_fused_value_and_gradients_match_autograd(name, seed, order, per_neuron):
+    fast, plain, tol = CASES[name]
+    per_neuron = per_neuron and name == "polyrelu"   # PolyNorm mixes a row: one coefficient set per row
     z, c = _inputs(seed, order, per_neuron)
     w = torch.randn(z.shape, generator=torch.Generator().manual_seed(seed + 1), dtype=F64)
-    got = fused.polyrelu(z, c)
-    want = A.polyrelu(z, [c[..., i] for i in range(order + 1)])
+    got = fast(z, c)
+    want = plain(z, [c[..., i] for i in range(order + 1)])
     assert torch.allclose(got, want, rtol=1e-12, atol=1e-12)
     gz, gc = torch.autograd.grad((got * w).sum(), (z, c))
     wz, wc = torch.autograd.grad((want * w).sum(), (z, c))
-    assert torch.allclose(gz, wz, rtol=1e-11, atol=1e-11) and torch.allclose(gc, wc, rtol=1e-11, atol=1e-11)
-
-
-@settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 10 ** 6), order=st.integers(1, 4))
-def test_fused_polynorm_value_and_gradients_match_autograd(seed, order):
-    z, c = _inputs(seed, order, per_neuron=False)     # PolyNorm mixes a row: one coefficient set per row
-    w = torch.randn(z.shape, generator=torch.Generator().manual_seed(seed + 1), dtype=F64)
-    got = fused.polynorm(z, c)
-    want = A.polynorm(z, [c[..., i] for i in range(order + 1)])
-    assert torch.allclose(got, want, rtol=1e-12, atol=1e-12)
-    gz, gc = torch.autograd.grad((got * w).sum(), (z, c))
-    wz, wc = torch.autograd.grad((want * w).sum(), (z, c))
-    assert torch.allclose(gz, wz, rtol=1e-10, atol=1e-10) and torch.allclose(gc, wc, rtol=1e-10, atol=1e-10)
+    assert torch.allclose(gz, wz, rtol=tol, atol=tol) and torch.allclose(gc, wc, rtol=tol, atol=tol)
 
 
 def test_fused_polyrelu_is_constant_left_of_zero():
