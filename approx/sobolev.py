@@ -43,6 +43,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import numbers
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -81,11 +82,10 @@ def _prepare(expr, symbols):
     if isinstance(expr, str):  # text is data: read by approx.expr, never sympify
         from approx import expr as _expr
         expr = _expr.read(expr, field="expr", names=[s.name for s in symbols])
-    # strict=True converts numbers and sympy objects only and refuses str / bytes: no text is parsed here
-    try:
-        expr = sympy.sympify(expr, strict=True)
-    except sympy.SympifyError:
-        raise ValueError(f"expr: expected a sympy expression, a number or a string, got {type(expr).__name__}") from None
+    # only a sympy object or a number goes on: sympify would parse strings nested in a tuple or dict
+    if not isinstance(expr, (sympy.Basic, numbers.Number)):
+        raise ValueError(f"expr: expected a sympy expression, a number or a string, got {type(expr).__name__}")
+    expr = sympy.sympify(expr, strict=True)
     extra = expr.free_symbols - set(symbols)
     if extra:
         raise ValueError(f"expr: free symbols {sorted(map(str, extra))} are not among the symbols")

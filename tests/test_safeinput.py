@@ -84,6 +84,9 @@ def test_no_hostile_expression_executes_through_spec_and_api(tmp_path):
         x = sympy.Symbol("x0")
         with pytest.raises(ValueError, match=r"^expr: "):      # the Python API given a string
             sobolev.Target.from_sympy(text, [x], n=1)
+        for nested in ((text,), [text], {"e": text}, {text: 1}):  # sympify parses strings inside containers
+            with pytest.raises(ValueError, match=r"^expr: expected a sympy expression"):
+                sobolev.Target.from_sympy(nested, [x], n=1)
         with pytest.raises(S.SpecError, match=r"^target_expr: "):   # a stored expression re-read
             S.TargetSpec("t", text, 1).function()
         assert not marker.exists(), text
