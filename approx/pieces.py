@@ -512,39 +512,14 @@ def _signs_rows(S, T, p, q) -> tuple[np.ndarray, int]:
     return out, n_ex
 
 
-_M31 = np.uint64(2 ** 31 - 1)
-_S31 = np.uint64(31)
-
-
-def _limbs_abs_product(a, b):
-    """|a b| for int64 |a|, |b| < 2^62 as four base-2^31 limbs (uint64, low first), exact."""
-    x, y = np.abs(a).astype(np.uint64), np.abs(b).astype(np.uint64)
-    x1, x0, y1, y0 = x >> _S31, x & _M31, y >> _S31, y & _M31
-    L = x0 * y0
-    M = x1 * y0 + x0 * y1 + (L >> _S31)
-    H = x1 * y1 + (M >> _S31)
-    return H >> _S31, H & _M31, M & _M31, L & _M31
-
-
 def _sign_dot_int64(a, b, c, d) -> np.ndarray:
-    """Exact sign of a b + c d for int64 arrays with every |entry| < 2^62 (vectorised, no overflow).
+    """Exact sign of a b + c d for int64 arrays with every |entry| < 2^62 (on limbs, no overflow).
 
     >>> _sign_dot_int64(np.array([2 ** 61, 3]), np.array([2 ** 61, 5]), np.array([-2 ** 61, -5]),
     ...                 np.array([2 ** 61 + 1, 3])).tolist()
     [-1, 0]
     """
-    s1 = (np.sign(a) * np.sign(b)).astype(np.int64)
-    s2 = (np.sign(c) * np.sign(d)).astype(np.int64)
-    X, Y = _limbs_abs_product(a, b), _limbs_abs_product(c, d)
-    cmp = np.zeros(len(a), dtype=np.int64)
-    for lx, ly in zip(X, Y):          # most significant limb first
-        diff = np.sign(lx.astype(np.int64) - ly.astype(np.int64))
-        cmp = np.where(cmp == 0, diff, cmp)
-    # sign of s1 X + s2 Y: same signs add, opposite signs compare magnitudes
-    xnz = s1 != 0
-    ynz = s2 != 0
-    out = np.where(~ynz, s1, np.where(~xnz, s2, np.where(s1 == s2, s1, s1 * cmp)))
-    return out.astype(np.int8)
+    return limbs.sign(limbs.mul_sum(limbs.split(np.asarray(a), 3), b, limbs.split(np.asarray(c), 3), d))
 
 
 def _roots_order(k, rp, rq):
