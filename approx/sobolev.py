@@ -101,7 +101,11 @@ class _OutOfTime(BaseException):
 
 
 class _deadline:
-    """SIGALRM-based time budget (main thread on POSIX; elsewhere no limit)."""
+    """SIGALRM-based time budget (main thread on POSIX; elsewhere no limit). Once the budget is
+    spent the alarm repeats every ``REPEAT`` seconds: an exception raised where Python ignores
+    it (a gc callback, a ``__del__``) must not let the work run on unbounded."""
+
+    REPEAT = 0.05
 
     def __init__(self, seconds: float):
         self.seconds = seconds
@@ -114,14 +118,18 @@ class _deadline:
             def alarm(signum, frame):
                 raise _OutOfTime()
             self.old = signal.signal(signal.SIGALRM, alarm)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds, self.REPEAT)
         return self
 
     def __exit__(self, *exc):
-        if self.on:
-            import signal
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.old)
+        import signal
+        while self.on:
+            try:                       # a repeat may land here: disarm until it holds
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, self.old)
+                self.on = False
+            except _OutOfTime:
+                pass
         return False
 
 
