@@ -22,6 +22,11 @@ passes of a layer find their buffers in cache instead of fresh, cold memory
 about a quarter with the shared workspace; blocks of 256 KB to 1 MB timed
 alike within the shared machine's noise).
 
+On CPU in float32 and float64, PolyReLU's activation and its backward are
+one compiled loop each (``approx.polyrelu_kernel``, numba), which read the
+coefficients from theta and write their gradients into G directly; elsewhere
+(CUDA, other dtypes, ``KERNELS = False``) the same maths runs as torch ops.
+
 Supported: relu, tanh, polyrelu<k> (shared or per-neuron coefficients) and
 polynorm<k>; ``supports(model)`` says which. Gradients agree with autograd of
 ``BatchedMLP.forward_params`` to rounding (tests/test_backprop.py, float64).
@@ -40,9 +45,12 @@ import math
 
 import torch
 
+from approx import polyrelu_kernel as _pk
+
 BLOCK_BYTES = 1 << 19   # hidden values per tensor and block of models (512 KB; 256 KB - 1 MB measured alike)
 KINDS = ("relu", "tanh", "polyrelu", "polynorm")
 EPS = 1e-6              # PolyNorm's eps, as approx.activations.polynorm
+KERNELS = True          # PolyReLU on CPU by the compiled loops of approx.polyrelu_kernel (False: torch ops)
 
 
 def supports(model) -> bool:
@@ -129,6 +137,10 @@ def _act_fwd(model, z, cs, h, ws, l):
     if kind == "tanh":
         torch.tanh(z, out=h)
         return (h,)
+    if ws.kernel is not None:  # PolyReLU in one compiled pass: r over z, h, d
+        th, a_off, c_off = cs
+        ws.kernel[0](z.numpy(), th, a_off, c_off, model.per_neuron, ws.h[l].numpy(), ws.aux[l].numpy())
+        return z, ws.aux[l]
     if kind == "polyrelu":
         r = z.clamp_min_(0)  # r = ReLU(z); z > 0 exactly where r > 0
         d = _horner2(r, cs, h, ws.tmp, ws.aux[l])
@@ -194,7 +206,8 @@ class _Workspace:
     layer the pre-activation ``z``, the output ``h`` with a last row of ones, an auxiliary tensor
     (PolyReLU's derivative, PolyNorm's z**2); a scratch ``tmp`` and two gradient buffers."""
 
-    def __init__(self, Mb: int, width: int, depth: int, P: int, dtype, device):
+    def __init__(self, Mb: int, width: int, depth: int, P: int, dtype, device, kernel=None):
+        self.kernel = kernel
         def new(rows=width):
             return torch.empty(Mb, rows, P, dtype=dtype, device=device)
         self.z = [new() for _ in range(depth)]
@@ -207,6 +220,7 @@ class _Workspace:
     def view(self, Mb: int) -> "_Workspace":
         """The first ``Mb`` models' part (for the last, smaller block)."""
         v = object.__new__(_Workspace)
+        v.kernel = self.kernel
         v.z, v.h, v.aux = [t[:Mb] for t in self.z], [t[:Mb] for t in self.h], [t[:Mb] for t in self.aux]
         v.tmp, v.g = self.tmp[:Mb], [t[:Mb] for t in self.g]
         return v
@@ -216,12 +230,16 @@ def _block(model, th, h0, y, G, L, sl, ws):
     """Forward and backward of one block of models (rows of ``th``), writing G and L."""
     Mb, P = th.shape[0], h0.shape[-1]
     depth, w = model.depth, model.width
+    thn, Gn = (th.detach().numpy(), G.numpy()) if ws.kernel else (None, None)
     hs, saved, coeffs = [h0 if h0.dim() == 3 else h0.expand(Mb, *h0.shape)], [], []
     for l in range(depth):
         wb, fan, o, a_off, c_off = sl[l]
         Wb = th[:, wb:wb + (fan + 1) * o].view(Mb, fan + 1, o)
         z = torch.bmm(Wb.transpose(1, 2), hs[-1], out=ws.z[l])
-        cs = _coeffs(model, th, a_off, c_off) if a_off is not None else None
+        if a_off is None:
+            cs = None
+        else:  # the kernels read the coefficients from theta's rows
+            cs = (thn, a_off, c_off) if ws.kernel else _coeffs(model, th, a_off, c_off)
         saved.append(_act_fwd(model, z, cs, ws.h[l][:, :w], ws, l))
         coeffs.append(cs)
         hs.append(ws.h[l])
@@ -241,6 +259,11 @@ def _block(model, th, h0, y, G, L, sl, ws):
         gh, spare = ws.g[l % 2], ws.g[(l + 1) % 2]
         gh = torch.mul(Wb[:, :fan], gz, out=gh) if o == 1 else torch.bmm(Wb[:, :fan], gz, out=gh)
         a_prev, c_prev = sl[l - 1][3], sl[l - 1][4]
+        if ws.kernel is not None:  # one compiled pass: dz over gh, the coefficient gradients into G
+            r, d = saved[l - 1]
+            ws.kernel[1](gh.numpy(), r.numpy(), d.numpy(), Gn, a_prev, c_prev, model.per_neuron)
+            gz = gh
+            continue
         gz, gc = _act_bwd(model, gh, saved[l - 1], coeffs[l - 1], a_prev is not None, ws.tmp, spare)
         if gc is not None:
             _put_coeffs(model, G, gc, a_prev, c_prev)
@@ -254,6 +277,22 @@ def _put_coeffs(model, G, gc, a_off, c_off):
     else:
         G[:, c_off] = gc[0]
         G[:, a_off:a_off + k] = torch.stack(gc[1:][::-1], -1)
+
+
+def compiled(model, theta):
+    """The compiled PolyReLU pair (``approx.polyrelu_kernel``) where it applies (CPU, float32 or
+    float64, ``KERNELS`` on), else None (torch ops).
+
+    >>> from approx import fit
+    >>> compiled(fit.BatchedMLP("polyrelu3", 1, 4, 1, [0]), torch.zeros(1)) is not None
+    True
+    >>> compiled(fit.BatchedMLP("polynorm3", 1, 4, 1, [0]), torch.zeros(1)) is None
+    True
+    """
+    dt = str(theta.dtype).removeprefix("torch.")
+    if not (KERNELS and model.kind == "polyrelu" and theta.device.type == "cpu" and dt in _pk.DTYPES):
+        return None
+    return _pk.kernels(dt, model.order)
 
 
 def loss_grad(model, theta, x, y, block_bytes: int = BLOCK_BYTES):
@@ -271,7 +310,7 @@ def loss_grad(model, theta, x, y, block_bytes: int = BLOCK_BYTES):
     L = torch.empty(M, dtype=dt, device=theta.device)
     sl = _slices(model)
     step = min(M, max(1, block_bytes // (model.width * P * theta.element_size())))
-    ws = _Workspace(step, model.width, model.depth, P, dt, theta.device)
+    ws = _Workspace(step, model.width, model.depth, P, dt, theta.device, compiled(model, theta))
     for a in range(0, M, step):
         b = min(M, a + step)
         _block(model, theta[a:b], h0 if h0.dim() == 2 else h0[a:b], yt if yt.shape[0] == 1 else yt[a:b],

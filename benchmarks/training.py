@@ -23,7 +23,9 @@ Every timing is the median of ``reps`` repetitions, the methods interleaved
 with synchronisation on CUDA (``clock``). Ours computes its gradients with
 ``approx.backprop`` (hand-written forward and backward, no autograd; ``gradients``
 field "backprop") where it supports the activation (relu, tanh, PolyReLU,
-PolyNorm: every activation of this grid), else with autograd. With
+PolyNorm: every activation of this grid), else with autograd; PolyReLU's
+activation passes are compiled loops on CPU (``kernel`` field "numba",
+``approx.polyrelu_kernel``), torch ops otherwise ("torch"). With
 ``POLYCOM_COMPILE=1`` the fused PolyReLU/PolyNorm autograd Functions of the
 autograd path and of LM's Jacobians go through torch.compile (``approx.fused``;
 ``compiled`` field). The limits (``benchmarks.limits``) are
@@ -206,6 +208,7 @@ def adam_row(act, w, dtype, device, lim, level, lr=1e-3):
     row = _head(act, w, dtype, device, "adam", "vmap", t_v, t_o, s, clock, m.n_params)
     row.update({"loop_s": t_l, "ratio_vs_loop": t_l / t_o, "steps": s["adam"],
                 "gradients": "backprop" if backprop.supports(m) else "autograd",
+                "kernel": "numba" if backprop.compiled(m, m.theta) is not None else "torch",
                 "max_rel_loss_diff": _rel(l_o, l_v), "max_rel_loss_diff_loop": _rel(l_o, l_l),
                 "flops_per_step": work.flops, "bytes_per_step": work.bytes,
                 "ops_per_step": ops_o, "baseline_ops_per_step": ops_v})
