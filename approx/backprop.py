@@ -22,8 +22,8 @@ passes of a layer find their buffers in cache instead of fresh, cold memory
 about a quarter with the shared workspace; blocks of 256 KB to 1 MB timed
 alike within the shared machine's noise).
 
-On CPU in float32 and float64, PolyReLU's activation and its backward are
-one compiled loop each (``approx.polyrelu_kernel``, numba), which read the
+On CPU in float32 and float64, PolyReLU's and PolyNorm's activation and its
+backward are compiled loops (``approx.act_kernels``, numba), which read the
 coefficients from theta and write their gradients into G directly; elsewhere
 (CUDA, other dtypes, ``KERNELS = False``) the same maths runs as torch ops.
 
@@ -45,12 +45,12 @@ import math
 
 import torch
 
-from approx import polyrelu_kernel as _pk
+from approx import act_kernels as _ak
 
 BLOCK_BYTES = 1 << 19   # hidden values per tensor and block of models (512 KB; 256 KB - 1 MB measured alike)
 KINDS = ("relu", "tanh", "polyrelu", "polynorm")
 EPS = 1e-6              # PolyNorm's eps, as approx.activations.polynorm
-KERNELS = True          # PolyReLU on CPU by the compiled loops of approx.polyrelu_kernel (False: torch ops)
+KERNELS = True          # PolyReLU / PolyNorm on CPU by the compiled loops of approx.act_kernels (False: torch ops)
 
 
 def supports(model) -> bool:
@@ -137,9 +137,10 @@ def _act_fwd(model, z, cs, h, ws, l):
     if kind == "tanh":
         torch.tanh(z, out=h)
         return (h,)
-    if ws.kernel is not None:  # PolyReLU in one compiled pass: r over z, h, d
+    if ws.kernel is not None:  # compiled: PolyReLU (r over z, h, d) or PolyNorm (h, the norms)
         th, a_off, c_off = cs
-        ws.kernel[0](z.numpy(), th, a_off, c_off, model.per_neuron, ws.h[l].numpy(), ws.aux[l].numpy())
+        flag = (model.per_neuron,) if kind == "polyrelu" else ()
+        ws.kernel[0](z.numpy(), th, a_off, c_off, *flag, ws.h[l].numpy(), ws.aux[l].numpy())
         return z, ws.aux[l]
     if kind == "polyrelu":
         r = z.clamp_min_(0)  # r = ReLU(z); z > 0 exactly where r > 0
@@ -204,9 +205,10 @@ def _norm_bwd(g, saved, cs, tmp, spare):
 class _Workspace:
     """Buffers of one block of models, reused from block to block (they stay in cache): per hidden
     layer the pre-activation ``z``, the output ``h`` with a last row of ones, an auxiliary tensor
-    (PolyReLU's derivative, PolyNorm's z**2); a scratch ``tmp`` and two gradient buffers."""
+    (PolyReLU's derivative; PolyNorm's z**2, or with the compiled kernels its norms s_i,
+    ``aux_rows`` = order rows); a scratch ``tmp`` and two gradient buffers."""
 
-    def __init__(self, Mb: int, width: int, depth: int, P: int, dtype, device, kernel=None):
+    def __init__(self, Mb: int, width: int, depth: int, P: int, dtype, device, kernel=None, aux_rows=None):
         self.kernel = kernel
         def new(rows=width):
             return torch.empty(Mb, rows, P, dtype=dtype, device=device)
@@ -214,7 +216,7 @@ class _Workspace:
         self.h = [new(width + 1) for _ in range(depth)]
         for h in self.h:
             h[:, width].fill_(1)
-        self.aux = [new() for _ in range(depth)]
+        self.aux = [new(aux_rows or width) for _ in range(depth)]
         self.tmp, self.g = new(), [new(), new()]
 
     def view(self, Mb: int) -> "_Workspace":
@@ -259,9 +261,12 @@ def _block(model, th, h0, y, G, L, sl, ws):
         gh, spare = ws.g[l % 2], ws.g[(l + 1) % 2]
         gh = torch.mul(Wb[:, :fan], gz, out=gh) if o == 1 else torch.bmm(Wb[:, :fan], gz, out=gh)
         a_prev, c_prev = sl[l - 1][3], sl[l - 1][4]
-        if ws.kernel is not None:  # one compiled pass: dz over gh, the coefficient gradients into G
-            r, d = saved[l - 1]
-            ws.kernel[1](gh.numpy(), r.numpy(), d.numpy(), Gn, a_prev, c_prev, model.per_neuron)
+        if ws.kernel is not None:  # compiled: dz over gh, the coefficient gradients into G
+            u, v = (t.numpy() for t in saved[l - 1])
+            if model.kind == "polyrelu":
+                ws.kernel[1](gh.numpy(), u, v, Gn, a_prev, c_prev, model.per_neuron)
+            else:
+                ws.kernel[1](gh.numpy(), u, v, thn, Gn, a_prev, c_prev)
             gz = gh
             continue
         gz, gc = _act_bwd(model, gh, saved[l - 1], coeffs[l - 1], a_prev is not None, ws.tmp, spare)
@@ -280,19 +285,20 @@ def _put_coeffs(model, G, gc, a_off, c_off):
 
 
 def compiled(model, theta):
-    """The compiled PolyReLU pair (``approx.polyrelu_kernel``) where it applies (CPU, float32 or
-    float64, ``KERNELS`` on), else None (torch ops).
+    """The compiled (forward, backward) pair of the model's activation (``approx.act_kernels``)
+    where there is one (PolyReLU, PolyNorm; CPU; float32 or float64; ``KERNELS`` on), else None.
 
     >>> from approx import fit
     >>> compiled(fit.BatchedMLP("polyrelu3", 1, 4, 1, [0]), torch.zeros(1)) is not None
     True
-    >>> compiled(fit.BatchedMLP("polynorm3", 1, 4, 1, [0]), torch.zeros(1)) is None
+    >>> compiled(fit.BatchedMLP("tanh", 1, 4, 1, [0]), torch.zeros(1)) is None
     True
     """
     dt = str(theta.dtype).removeprefix("torch.")
-    if not (KERNELS and model.kind == "polyrelu" and theta.device.type == "cpu" and dt in _pk.DTYPES):
+    if not (KERNELS and model.kind in ("polyrelu", "polynorm") and theta.device.type == "cpu"
+            and dt in _ak.DTYPES):
         return None
-    return _pk.kernels(dt, model.order)
+    return (_ak.polyrelu if model.kind == "polyrelu" else _ak.polynorm)(dt, model.order)
 
 
 def loss_grad(model, theta, x, y, block_bytes: int = BLOCK_BYTES):
@@ -310,7 +316,9 @@ def loss_grad(model, theta, x, y, block_bytes: int = BLOCK_BYTES):
     L = torch.empty(M, dtype=dt, device=theta.device)
     sl = _slices(model)
     step = min(M, max(1, block_bytes // (model.width * P * theta.element_size())))
-    ws = _Workspace(step, model.width, model.depth, P, dt, theta.device, compiled(model, theta))
+    kernel = compiled(model, theta)
+    aux_rows = model.order if kernel is not None and model.kind == "polynorm" else None  # the norms s_i
+    ws = _Workspace(step, model.width, model.depth, P, dt, theta.device, kernel, aux_rows)
     for a in range(0, M, step):
         b = min(M, a + step)
         _block(model, theta[a:b], h0 if h0.dim() == 2 else h0[a:b], yt if yt.shape[0] == 1 else yt[a:b],

@@ -24,8 +24,8 @@ with synchronisation on CUDA (``clock``). Ours computes its gradients with
 ``approx.backprop`` (hand-written forward and backward, no autograd; ``gradients``
 field "backprop") where it supports the activation (relu, tanh, PolyReLU,
 PolyNorm: every activation of this grid), else with autograd; PolyReLU's
-activation passes are compiled loops on CPU (``kernel`` field "numba",
-``approx.polyrelu_kernel``), torch ops otherwise ("torch"). With
+and PolyNorm's activation passes are compiled loops on CPU (``kernel`` field "numba",
+``approx.act_kernels``), torch ops otherwise ("torch"). With
 ``POLYCOM_COMPILE=1`` the fused PolyReLU/PolyNorm autograd Functions of the
 autograd path and of LM's Jacobians go through torch.compile (``approx.fused``;
 ``compiled`` field). The limits (``benchmarks.limits``) are
