@@ -2,7 +2,10 @@
 
 - ``probe(dtype, device)``: matmul FLOP/s (best of a few square matmuls),
   STREAM-like copy and triad bandwidth (arrays well beyond the last-level
-  cache), and the latency of one small torch op (the dispatch floor).
+  cache), and the latency of one small torch op (the dispatch floor);
+  ``median`` of probes interleaved with a row's repetitions (a shared machine's
+  load changes within minutes: on 2 logical cores of one busy physical core the
+  f32 matmul probe read 33 GFLOP/s in one run and 95 in another).
 - ``step_work(...)``: per Adam step of a (models x depth x width) MLP group,
   the matmul FLOPs of forward and backward (exact count), the compulsory
   bytes of a fused implementation (a model, see ``step_work``) and nothing
@@ -17,6 +20,7 @@ True
 """
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -96,6 +100,20 @@ def probe(dtype=torch.float64, device="cpu", reps: int = 5, quick: bool = False)
     lat = _best(ops, reps, device) / k
     return Limits(str(torch.device(device)), str(dtype).replace("torch.", ""), torch.get_num_threads(),
                   flops, copy, triad, lat)
+
+
+def median(limits: list[Limits]) -> Limits:
+    """Field by field median of probes of one (device, dtype, threads), e.g. interleaved with the
+    repetitions of a benchmark row, so that the limits see the machine's load as the row did.
+
+    >>> a, b, c = (Limits("cpu", "float64", 1, f, 2.0, 3.0, 1e-6) for f in (1.0, 5.0, 2.0))
+    >>> median([a, b, c]).flops_s
+    2.0
+    """
+    f = lambda name: statistics.median(getattr(x, name) for x in limits)  # noqa: E731
+    head = limits[0]
+    return Limits(head.device, head.dtype, head.threads, f("flops_s"), f("copy_bytes_s"),
+                  f("triad_bytes_s"), f("op_latency_s"))
 
 
 def step_work(d_in: int, width: int, depth: int, points: int, models: int, n_params: int,

@@ -29,7 +29,8 @@ and PolyNorm's activation passes are compiled loops on CPU (``kernel`` field "nu
 ``POLYCOM_COMPILE=1`` the fused PolyReLU/PolyNorm autograd Functions of the
 autograd path and of LM's Jacobians go through torch.compile (``approx.fused``;
 ``compiled`` field). The limits (``benchmarks.limits``) are
-probed in the same run, on the same clock and threads; ``flop_frac``/``bw_frac``
+probed in the same run, on the same clock and threads, between the repetitions of each row
+(their median); ``flop_frac``/``bw_frac``
 of each method come from the counted work of a step, and ``bound`` names the
 limit whose floor is nearest (compute, memory, or dispatch: ops per step counted
 with a TorchDispatchMode, times the small-op latency).
@@ -188,7 +189,7 @@ def _median_interleaved(fns, reps):
     return [statistics.median(t) for t in times], outs
 
 
-def adam_row(act, w, dtype, device, lim, level, lr=1e-3):
+def adam_row(act, w, dtype, device, level, lr=1e-3):
     s = sizes(w, level)
     clock = _Clock(device)
     x, y = _data(s["points"], dtype, device)
@@ -196,8 +197,14 @@ def adam_row(act, w, dtype, device, lim, level, lr=1e-3):
     args = (act, w, seeds, x, y, s["adam"], lr, dtype, device, clock)
     ours_adam(act, w, seeds[:2], x, y, 1, lr, dtype, device, clock)  # warm-up
     vmap_adam(act, w, seeds[:2], x, y, 1, lr, dtype, device, clock)
-    (t_o, t_v, t_l), (l_o, l_v, l_l) = _median_interleaved(
-        [lambda: ours_adam(*args), lambda: vmap_adam(*args), lambda: loop_adam(*args)], s["reps"])
+    probes = []
+
+    def probe():  # the machine's limits, measured between the repetitions (their median is used)
+        probes.append(L.probe(dtype, device, reps=1 if level == "tiny" else 2, quick=level == "tiny"))
+        return 0.0, None
+    (t_o, t_v, t_l, _), (l_o, l_v, l_l, _) = _median_interleaved(
+        [lambda: ours_adam(*args), lambda: vmap_adam(*args), lambda: loop_adam(*args), probe], s["reps"])
+    lim = L.median(probes)
     m = fit.BatchedMLP(act, 1, w, DEPTH, seeds, dtype=dtype, device=device)
     work = L.step_work(1, w, DEPTH, s["points"], s["models"], m.n_params, m.theta.element_size())
     two = seeds[:2]  # the op count does not depend on the number of models
@@ -232,7 +239,7 @@ def _limit_fields(lim):
             "limit_copy_bytes_s": lim.copy_bytes_s, "limit_op_latency_s": lim.op_latency_s}
 
 
-def per_model_row(act, w, dtype, device, opt, lim, level):
+def per_model_row(act, w, dtype, device, opt, level):
     """Per-model L-BFGS or LM: the group against train_one per model (the same maths); a group of
     ``sizes()["per_model"]`` models (the figure reported is time per model-step)."""
     s = dict(sizes(w, level))
@@ -290,14 +297,13 @@ def run(quick: bool = True, activations=ACTIVATIONS, widths=WIDTHS, dtypes=DTYPE
 
 def _grid(rows, dtypes, widths, activations, optimizers, device, level, tiny, progress):
     for dt in dtypes:
-        lim = L.probe(dt, device, quick=tiny, reps=2 if tiny else 5)
         for w in widths:
             for a in activations:
                 if progress:
                     progress(f"train/{a}/w{w}/{dt}")
                 if "adam" in optimizers:
-                    rows.append(adam_row(a, w, dt, device, lim, level))
+                    rows.append(adam_row(a, w, dt, device, level))
                 if "lbfgs" in optimizers:
-                    rows.append(per_model_row(a, w, dt, device, "lbfgs", lim, level))
+                    rows.append(per_model_row(a, w, dt, device, "lbfgs", level))
                 if "lm" in optimizers and fit.count_params(a, 1, w, DEPTH) <= 2000:
-                    rows.append(per_model_row(a, w, dt, device, "lm", lim, level))
+                    rows.append(per_model_row(a, w, dt, device, "lm", level))
