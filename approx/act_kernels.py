@@ -143,32 +143,47 @@ def polynorm(dtype: str, order: int):
     K, ZERO, ONE, coeffs = order, T(0), T(1), _coeffs(order)
     IDX, EPS_T = tuple(T(i) for i in range(K + 1)), T(EPS)
 
-    @njit(nogil=True, boundscheck=False, fastmath={"reassoc"})
-    def forward(z, th, a_off, c_off, h, s):
+    @njit(nogil=True, boundscheck=False)
+    def power_sums(z, s):
+        """s[m, i - 1, p] = sum over the width of z**(2i)."""
         M, W, P = z.shape
-        cc, e = np.empty(K + 1, dtype=z.dtype), np.empty((K + 1, P), dtype=z.dtype)
-        invw = ONE / T(W)
+        sums = np.empty((K, P), dtype=z.dtype)  # local, so that no store can alias z: the p loop vectorises
         for m in range(M):
-            coeffs(th, m, 0, a_off, c_off, cc)
-            for i in range(K):
-                s[m, i, :] = ZERO
-            for j in range(W):  # sums over the width of z**(2i), per point
+            sums[:, :] = ZERO
+            for j in range(W):
                 for p in range(P):
                     z2 = z[m, j, p] * z[m, j, p]
                     t = z2
                     for i in range(K):
-                        s[m, i, p] += t
+                        sums[i, p] += t
                         t = t * z2
-            for i in range(K):
+            s[m] = sums
+
+    @njit(nogil=True, boundscheck=False)
+    def values(z, th, a_off, c_off, h, s):
+        """h = c_0 + sum_i (c_i s_i) z**i, by Horner's rule per point."""
+        M, W, P = z.shape
+        cc, e = np.empty(K + 1, dtype=z.dtype), np.empty((K + 1, P), dtype=z.dtype)
+        for m in range(M):
+            coeffs(th, m, 0, a_off, c_off, cc)
+            for i in range(1, K + 1):
                 for p in range(P):
-                    s[m, i, p] = ONE / np.sqrt(s[m, i, p] * invw + EPS_T)
-                    e[i + 1, p] = cc[i + 1] * s[m, i, p]
-            for j in range(W):  # h = c_0 + sum_i (c_i s_i) z**i, Horner per point
+                    e[i, p] = cc[i] * s[m, i - 1, p]
+            for j in range(W):
                 for p in range(P):
                     zz, acc = z[m, j, p], e[K, p]
                     for i in range(K - 1, 0, -1):
                         acc = acc * zz + e[i, p]
                     h[m, j, p] = acc * zz + cc[0]
+
+    def forward(z, th, a_off, c_off, h, s):
+        power_sums(z, s)
+        # s = (sums / W + eps)**-1/2 by numpy's vectorised sqrt (numba's scalar sqrt does not vectorise)
+        np.multiply(s, T(1) / T(z.shape[1]), out=s)
+        np.add(s, EPS_T, out=s)
+        np.sqrt(s, out=s)
+        np.divide(ONE, s, out=s)
+        values(z, th, a_off, c_off, h, s)
 
     @njit(nogil=True, boundscheck=False, fastmath={"reassoc"})
     def backward(g, z, s, th, G, a_off, c_off):
