@@ -13,7 +13,8 @@ layer's output buffer (models, width + any, points) and only its first
 gradients written into, the models' rows of theta ``th`` and of the gradient
 ``G`` (models, parameters) in the layout of ``approx.fit.BatchedMLP``: c_0 at
 ``c_off`` (+ neuron), c_1..c_k high to low at ``a_off`` (+ k * neuron);
-``per_neuron`` False: one set per model (PolyNorm: always one set per model).
+``per_neuron`` False: one set per model (PolyNorm: always). Both pairs take the
+same arguments, so a caller need not know which activation it runs.
 
 Rounding. Sums run in the array's dtype, per point over the width and then
 over the points in a vectorised order (numba's ``reassoc`` on the backward
@@ -29,7 +30,7 @@ release the GIL; each is compiled once per (dtype, order) on first use (about
 >>> fwd(z, th, 0, 2, False, h, d); h[0, 0].tolist(), d[0, 0].tolist(), z[0, 0].tolist()
 ([1.0, 2.75, 17.0], [0.0, 5.0, 14.0], [0.0, 0.5, 2.0])
 >>> g = np.ones_like(z); G = np.zeros_like(th)
->>> bwd(g, z, d, G, 0, 2, False); G.tolist(), g[0, 0].tolist()  # d/d(a_2, a_1, c_0)
+>>> bwd(g, z, d, th, G, 0, 2, False); G.tolist(), g[0, 0].tolist()  # d/d(a_2, a_1, c_0)
 ([[4.25, 2.5, 3.0]], [0.0, 5.0, 14.0])
 """
 from __future__ import annotations
@@ -66,8 +67,9 @@ def polyrelu(dtype: str, order: int):
 
     - ``forward(z, th, a_off, c_off, per_neuron, h, d)``: r = ReLU(z) over ``z``,
       h = p(r), d = p'(r) where z > 0, else 0 (Horner's rule for both);
-    - ``backward(g, r, d, G, a_off, c_off, per_neuron)``: dc_i = sum g r**i (over
-      the points, and the width for shared coefficients) into ``G``; dz = g d over ``g``.
+    - ``backward(g, r, d, th, G, a_off, c_off, per_neuron)``: dc_i = sum g r**i (over
+      the points, and the width for shared coefficients) into ``G``; dz = g d over ``g``
+      (``th`` unused: the signature is PolyNorm's).
 
     >>> fwd, bwd = polyrelu("float32", 3)
     >>> callable(fwd) and callable(bwd)
@@ -98,7 +100,7 @@ def polyrelu(dtype: str, order: int):
                     d[m, j, p] = ZERO if r <= ZERO else dacc  # NaN: NaN, as torch's mask
 
     @njit(nogil=True, boundscheck=False, fastmath={"reassoc"})  # reassoc: the sums over p vectorise
-    def backward(g, r, d, G, a_off, c_off, per_neuron):
+    def backward(g, r, d, th, G, a_off, c_off, per_neuron):
         M, W, P = g.shape
         s = np.zeros((K + 1, P), dtype=g.dtype)  # per-point partial sums: the p loop vectorises
         for m in range(M):
@@ -128,14 +130,15 @@ def polynorm(dtype: str, order: int):
     """PolyNorm h = c_0 + sum_i c_i s_i z**i, s_i = (mean over the width of z**(2i) + eps)**-1/2
     per point: the (forward, backward) pair.
 
-    - ``forward(z, th, a_off, c_off, h, s)``: h, and the norms s (models, k, points);
-    - ``backward(g, z, s, th, G, a_off, c_off)``: with q_i = sum over the width of g z**i,
+    - ``forward(z, th, a_off, c_off, per_neuron, h, s)``: h, and the norms s (models, k,
+      points); ``per_neuron`` must be False (PolyNorm has one set of coefficients per layer);
+    - ``backward(g, z, s, th, G, a_off, c_off, per_neuron)``: with q_i = sum over the width of g z**i,
       dc_0 = sum g, dc_i = sum_points s_i q_i into ``G``, and
       dz = g sum_i i c_i s_i z**(i-1) - z sum_i i c_i s_i**3 (q_i / width) z**(2(i-1)) over ``g``.
 
     >>> fwd, bwd = polynorm("float64", 1)
     >>> z = np.array([[[3.0], [-3.0]]]); th = np.array([[2.0, 1.0]])  # h = 1 + 2 z / |z|
-    >>> h = np.empty((1, 3, 1)); s = np.empty((1, 1, 1)); fwd(z, th, 0, 1, h, s)
+    >>> h = np.empty((1, 3, 1)); s = np.empty((1, 1, 1)); fwd(z, th, 0, 1, False, h, s)
     >>> h[0, :2, 0].round(6).tolist()
     [3.0, -1.0]
     """
@@ -176,7 +179,9 @@ def polynorm(dtype: str, order: int):
                         acc = acc * zz + e[i, p]
                     h[m, j, p] = acc * zz + cc[0]
 
-    def forward(z, th, a_off, c_off, h, s):
+    def forward(z, th, a_off, c_off, per_neuron, h, s):
+        if per_neuron:
+            raise ValueError("polynorm: one set of coefficients per layer (per_neuron False)")
         power_sums(z, s)
         # s = (sums / W + eps)**-1/2 by numpy's vectorised sqrt (numba's scalar sqrt does not vectorise)
         np.multiply(s, T(1) / T(z.shape[1]), out=s)
@@ -186,7 +191,7 @@ def polynorm(dtype: str, order: int):
         values(z, th, a_off, c_off, h, s)
 
     @njit(nogil=True, boundscheck=False, fastmath={"reassoc"})
-    def backward(g, z, s, th, G, a_off, c_off):
+    def backward(g, z, s, th, G, a_off, c_off, per_neuron):
         M, W, P = g.shape
         cc = np.empty(K + 1, dtype=g.dtype)
         q = np.empty((K + 1, P), dtype=g.dtype)      # q[0]: sum g; q[i]: sum g z**i, per point

@@ -139,8 +139,7 @@ def _act_fwd(model, z, cs, h, ws, l):
         return (h,)
     if ws.kernel is not None:  # compiled: PolyReLU (r over z, h, d) or PolyNorm (h, the norms)
         th, a_off, c_off = cs
-        flag = (model.per_neuron,) if kind == "polyrelu" else ()
-        ws.kernel[0](z.numpy(), th, a_off, c_off, *flag, ws.h[l].numpy(), ws.aux[l].numpy())
+        ws.kernel[0](z.numpy(), th, a_off, c_off, model.per_neuron, ws.h[l].numpy(), ws.aux[l].numpy())
         return z, ws.aux[l]
     if kind == "polyrelu":
         r = z.clamp_min_(0)  # r = ReLU(z); z > 0 exactly where r > 0
@@ -263,10 +262,7 @@ def _block(model, th, h0, y, G, L, sl, ws):
         a_prev, c_prev = sl[l - 1][3], sl[l - 1][4]
         if ws.kernel is not None:  # compiled: dz over gh, the coefficient gradients into G
             u, v = (t.numpy() for t in saved[l - 1])
-            if model.kind == "polyrelu":
-                ws.kernel[1](gh.numpy(), u, v, Gn, a_prev, c_prev, model.per_neuron)
-            else:
-                ws.kernel[1](gh.numpy(), u, v, thn, Gn, a_prev, c_prev)
+            ws.kernel[1](gh.numpy(), u, v, thn, Gn, a_prev, c_prev, model.per_neuron)
             gz = gh
             continue
         gz, gc = _act_bwd(model, gh, saved[l - 1], coeffs[l - 1], a_prev is not None, ws.tmp, spare)

@@ -82,7 +82,7 @@ def test_backward_is_the_chain_rule_and_the_power_sums(case, seed):
     r = np.maximum(z, 0)
     d = rng.standard_normal(z.shape).astype(z.dtype)
     gg, G = g.copy(), np.full((M, th.shape[1] + 2), np.nan, z.dtype)
-    ak.polyrelu(z.dtype.name, k)[1](gg, r, d, G, a_off, c_off, per_neuron)
+    ak.polyrelu(z.dtype.name, k)[1](gg, r, d, th, G, a_off, c_off, per_neuron)
     assert np.allclose(gg, g * d, rtol=_tol(z.dtype), atol=0)
     terms = g.astype(np.float64)[..., None] * r.astype(np.float64)[..., None] ** np.arange(k + 1)
     sums = terms.sum(2) if per_neuron else terms.sum((1, 2))[:, None]      # (M, 1 or W, k + 1)
@@ -121,14 +121,14 @@ def test_polynorm_is_its_definition_and_its_gradient(case, seed):
     dz_ref, dc_ref = torch.autograd.grad(h_ref, (zt, ct), g)
     fwd, bwd = ak.polynorm(z.dtype.name, k)
     h, s = np.full((M, W + 1, P), np.nan, z.dtype), np.empty((M, k, P), z.dtype)
-    fwd(z, th, a_off, c_off, h, s)
+    fwd(z, th, a_off, c_off, False, h, s)
     scale = sum((ct[:, i, None, None].abs() * s_ref[i - 1] * zt.abs() ** i).detach() for i in range(1, k + 1))
     tol = _tol(z.dtype) * 10
     assert np.all(np.abs(h[:, :W] - h_ref.detach().numpy()) <= tol * (scale + c[:, 0, None, None].abs()).numpy() + _floor(z.dtype))
     assert np.allclose(s, torch.cat(s_ref, 1).numpy(), rtol=tol, atol=0)
     assert np.isnan(h[:, W]).all()
     gg, G = g.numpy().astype(z.dtype), np.full((M, th.shape[1] + 2), np.nan, z.dtype)
-    bwd(gg, z, s, th, G, a_off, c_off)
+    bwd(gg, z, s, th, G, a_off, c_off, False)
     want = np.full(G.shape, np.nan)
     want[:, c_off] = dc_ref[:, 0]
     want[:, a_off:a_off + k] = dc_ref[:, 1:].flip(-1)
@@ -178,3 +178,10 @@ def test_backprop_with_kernels_equals_its_torch_ops_path(act, dtype, monkeypatch
     tol = 1e-5 if dtype == torch.float32 else 1e-13
     assert torch.allclose(L1, L2, rtol=tol, atol=0)
     assert (G1 - G2).abs().max() <= tol * G2.abs().max()
+
+
+def test_polynorm_refuses_per_neuron_coefficients():
+    fwd, _ = ak.polynorm("float64", 2)
+    z = np.ones((1, 2, 3))
+    with pytest.raises(ValueError, match="per_neuron"):
+        fwd(z, np.ones((1, 3)), 0, 2, True, np.empty((1, 3, 3)), np.empty((1, 2, 3)))
