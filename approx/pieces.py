@@ -45,7 +45,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from approx import limbs
+from approx import limbs, limbs_jit
 from approx.act import to_fraction
 
 LIMIT = 2 ** 62          # int64 entries stay below this in magnitude
@@ -105,6 +105,11 @@ class Pieces:
 def _wide(a: np.ndarray) -> bool:
     """Whether a (rows, pieces) array is held as base-2^24 limbs (approx.limbs), shape (K, rows, pieces)."""
     return a.ndim == 3
+
+
+def _wide_pts(p: np.ndarray) -> bool:
+    """Whether breakpoint numerators / denominators are held as limbs, shape (K, P + 1)."""
+    return p.ndim == 2
 
 
 def _fits(*arrays) -> bool:
@@ -495,49 +500,37 @@ def signs_at(S, T, p, q) -> tuple[np.ndarray, int]:
     return out, len(unsure)
 
 
-def _signs_rows(S, T, p, q) -> tuple[np.ndarray, int]:
-    """Signs of S p + T q for int64 rows S, T (n, P) at int64 points p, q (P): rows whose products
-    provably fit int64 (|S| |p| + |T| |q| < 2^62 from the maxima) exactly in int64, the rest by ``signs_at``."""
-    if S.dtype == object or T.dtype == object or p.dtype == object or q.dtype == object or S.shape[1] == 0:
-        return signs_at(S, T, p[None], q[None])
-    mp, mq = _absmax(p), _absmax(q)
-    fit = _absmax(S, axis=1) * mp + _absmax(T, axis=1) * mq < FLIM
-    if fit.all():
-        return np.sign(S * p + T * q).astype(np.int8), 0
-    out = np.empty(S.shape, dtype=np.int8)
-    for i in np.flatnonzero(fit):
-        out[i] = np.sign(S[i] * p + T[i] * q)
-    rest = np.flatnonzero(~fit)            # the other rows together: one float filter
-    out[rest], n_ex = signs_at(S[rest], T[rest], p[None], q[None])
-    return out, n_ex
-
-
 def _sign_dot_int64(a, b, c, d) -> np.ndarray:
-    """Exact sign of a b + c d for int64 arrays with every |entry| < 2^62 (on limbs, no overflow).
+    """Exact sign of a b + c d for int64 arrays (``limbs_jit.signs``: a float filter, then limbs).
 
     >>> _sign_dot_int64(np.array([2 ** 61, 3]), np.array([2 ** 61, 5]), np.array([-2 ** 61, -5]),
     ...                 np.array([2 ** 61 + 1, 3])).tolist()
     [-1, 0]
     """
-    return limbs.sign(limbs.mul_sum(limbs.split(np.asarray(a), 3), b, limbs.split(np.asarray(c), 3), d))
+    a, c = (np.asarray(x, dtype=np.int64)[None, None] for x in (a, c))
+    b, d = (np.append(np.asarray(x, dtype=np.int64), 0)[None, None] for x in (b, d))     # column N: 0, unused
+    return limbs_jit.signs(a, c, True, b, d, True)[0, :-1]
 
 
 def _roots_order(k, rp, rq):
     """Order of the roots (k ascending, then x = rp/rq ascending) and a flag per sorted entry:
-    True when it starts a new distinct point of its piece.  Exact."""
+    True when it starts a new distinct point of its piece.  Exact.  ``rp``, ``rq``: int64, Python
+    integers, or limbs (K, n) (their floats within a relative 2^-50: ``limbs.to_float``)."""
+    wide = _wide_pts(rp)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        fp, fq = to_float(rp), to_float(rq)
+        fp, fq = (limbs.to_float(rp), limbs.to_float(rq)) if wide else (to_float(rp), to_float(rq))
         xf = fp / fq
         # float order is trusted only for finite p, q and a quotient far from underflow (a p or q
         # beyond float64's range once made x/inf = -0.0 pass for an ordinary number)
         sure = np.isfinite(fp) & np.isfinite(fq) & ((np.abs(xf) >= 2.0 ** -1000) | (fp == 0))
     order = np.lexsort((xf, k))
-    k, rp, rq, xf, sure = k[order], rp[order], rq[order], xf[order], sure[order]
+    k, rp, rq, xf, sure = k[order], rp[..., order], rq[..., order], xf[order], sure[order]
+    tie = 2.0 ** -40 if wide else 16 * U        # float quotients closer than this are compared exactly
     n = len(k)
     new = np.ones(n, dtype=bool)
     if n > 1:
         same_k = k[1:] == k[:-1]
-        close = np.abs(xf[1:] - xf[:-1]) <= 16 * U * (np.abs(xf[1:]) + np.abs(xf[:-1]))
+        close = np.abs(xf[1:] - xf[:-1]) <= tie * (np.abs(xf[1:]) + np.abs(xf[:-1]))
         close |= ~sure[1:] | ~sure[:-1]
         bad = np.flatnonzero(same_k & close)
         if len(bad):      # exact re-sort of the pieces holding near ties
@@ -545,11 +538,10 @@ def _roots_order(k, rp, rq):
             sel = np.flatnonzero(np.isin(k, pieces))
             for kk in pieces:
                 idx = sel[k[sel] == kk]
-                keys = [Fraction(int(rp[i]), int(rq[i])) for i in idx]
+                a, b = (limbs.to_object(rp[:, idx]), limbs.to_object(rq[:, idx])) if wide else (rp[idx], rq[idx])
+                keys = [Fraction(int(x), int(y)) for x, y in zip(a, b)]
                 perm = sorted(range(len(idx)), key=keys.__getitem__)
                 order[idx] = order[idx[perm]]
-                rp_i, rq_i = rp[idx[perm]], rq[idx[perm]]
-                rp[idx], rq[idx] = rp_i, rq_i
                 ks = [keys[j] for j in perm]
                 new[idx[1:]] = [ks[t] != ks[t - 1] for t in range(1, len(ks))]
         new[1:] |= ~same_k          # the first root of a piece is always new
@@ -558,25 +550,63 @@ def _roots_order(k, rp, rq):
 
 def _block_signs(S, T, p, q, stats) -> np.ndarray:
     """Exact signs of one block's forms at the breakpoints x_0 .. x_P (piece k's form at x_k, the
-    last piece's at x_P)."""
-    if _wide(S):            # limbs: every sign exact (p, q are int64 here)
-        sg = limbs.sign(limbs.mul_sum(S, p[None, :-1], T, q[None, :-1]))
-        last = limbs.sign(limbs.mul_sum(S[:, :, -1:], p[None, -1:], T[:, :, -1:], q[None, -1:]))
-    else:
-        sg, nex = _signs_rows(S, T, p[:-1], q[:-1])
-        last, nex2 = _signs_rows(S[:, -1:], T[:, -1:], p[-1:], q[-1:])
-        stats["exact_signs"] += nex + nex2
+    last piece's at x_P): compiled (``limbs_jit.signs``) for int64 or limb rows at int64 or limb
+    points; with Python integers by ``signs_at``."""
+    if not (_is_obj((S, T)) or p.dtype == object or q.dtype == object):
+        S3, T3 = (S, T) if _wide(S) else (S[None], T[None])
+        p3, q3 = (p[:, None], q[:, None]) if _wide_pts(p) else (p[None, None], q[None, None])
+        return limbs_jit.signs(S3, T3, not _wide(S), p3, q3, not _wide_pts(p))
+    if _wide_pts(p):             # rows on Python integers (a bound beyond float64) at limb points
+        p, q = limbs.to_object(p), limbs.to_object(q)
+    sg, nex = signs_at(S, T, p[None, :-1], q[None, :-1])
+    last, nex2 = signs_at(S[:, -1:], T[:, -1:], p[None, -1:], q[None, -1:])
+    stats["exact_signs"] += nex + nex2
     return np.concatenate([sg, last], axis=1)
 
 
 def _block_entries(S, T, ci, ck):
-    """(S, T) entries at rows ci, pieces ck of one block, int64 when they fit, else Python integers."""
+    """(S, T) entries at rows ci, pieces ck of one block: int64 when they fit, else limbs (K, n)."""
     if not _wide(S):
         return S[ci, ck], T[ci, ck]
     Sc, Tc = S[:, ci, ck], T[:, ci, ck]
     if limbs.fits_int64(Sc) and limbs.fits_int64(Tc):
         return limbs.to_int64(Sc), limbs.to_int64(Tc)
-    return limbs.to_object(Sc), limbs.to_object(Tc)
+    return Sc, Tc
+
+
+def _as_limbs(a: np.ndarray, K: int) -> np.ndarray:
+    """Limbs (K, n) of int64 (n,) or limbs (K', n) (caller: the values fit K >= 3 limbs)."""
+    return limbs.resize(a, K) if a.ndim == 2 else limbs.split(a, K)
+
+
+def _alike(*arrays) -> list:
+    """The arrays (int64, Python integers, or limbs (K, n)) in one representation: Python integers
+    if any is, else limbs if any is, else int64."""
+    if any(a.dtype == object for a in arrays):
+        return [limbs.to_object(a) if a.ndim == 2 else _obj(a) for a in arrays]
+    K = max((a.shape[0] for a in arrays if a.ndim == 2), default=0)
+    return [_as_limbs(a, max(K, 3)) for a in arrays] if K else list(arrays)
+
+
+def _gather(parts, n: int):
+    """(S, T) entries of all blocks' crossings [(positions, S, T)] in one array each (``_alike``)."""
+    flat = _alike(*[x for _, S, T in parts for x in (S, T)])
+    Sc = np.empty(flat[0].shape[:-1] + (n,), dtype=flat[0].dtype)
+    Tc = np.empty_like(Sc)
+    for t, (i, _, _) in enumerate(parts):
+        Sc[..., i], Tc[..., i] = flat[2 * t], flat[2 * t + 1]
+    return Sc, Tc
+
+
+def _roots(Sc, Tc):
+    """The roots -T / S as (rp, rq), rq > 0: int64 or Python integers in lowest terms, limbs
+    reduced by their common power of two (enough for dyadic weights' roots to stay short)."""
+    if Sc.ndim == 2:
+        neg = Sc[-1] < 0                  # canonical limbs: the sign of the top limb
+        rp, rq = limbs.carry(np.where(neg, Tc, -Tc)), limbs.carry(np.where(neg, -Sc, Sc))
+        return limbs_jit.reduce_pow2(rp, rq)
+    neg = Sc < 0
+    return _reduced(np.where(neg, Tc, -Tc), np.where(neg, -Sc, Sc))
 
 
 def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
@@ -596,16 +626,9 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
     for (S, T), a, b in zip(blocks, offs, offs[1:]):
         sel = (ci >= a) & (ci < b)
         parts.append((np.flatnonzero(sel),) + _block_entries(S, T, ci[sel] - a, ck[sel]))
-    if any(pt[1].dtype == object or pt[2].dtype == object for pt in parts):
-        parts = [(i, _obj(x), _obj(y)) for i, x, y in parts]
-    Sc = np.empty(len(ck), dtype=parts[0][1].dtype)
-    Tc = np.empty(len(ck), dtype=parts[0][1].dtype)
-    for i, x, y in parts:
-        Sc[i], Tc[i] = x, y
-    neg = Sc < 0
-    rp, rq = _reduced(np.where(neg, Tc, -Tc), np.where(neg, -Sc, Sc))
+    rp, rq = _roots(*_gather(parts, len(ck)))
     order, new = _roots_order(ck, rp, rq)
-    ci, ck, rp, rq = ci[order], ck[order], rp[order], rq[order]
+    ci, ck, rp, rq = ci[order], ck[order], rp[..., order], rq[..., order]
     # distinct roots per piece, position of each root among them
     gid = np.cumsum(new) - 1                                 # global distinct index
     first_of_piece = np.ones(len(ck), dtype=bool)
@@ -634,13 +657,13 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
             S2 *= act
             T2 *= act
         out.append((S2, T2))
-    dt = object if any(v.dtype == object for v in (p, q, rp, rq)) else np.int64
-    p2 = np.empty(P2 + 1, dtype=dt)
-    q2 = np.empty(P2 + 1, dtype=dt)
-    p2[start], q2[start] = p[:-1], q[:-1]
-    p2[-1], q2[-1] = p[-1], q[-1]
+    p, q, rp, rq = _alike(p, q, rp, rq)
+    p2 = np.empty(p.shape[:-1] + (P2 + 1,), dtype=p.dtype)
+    q2 = np.empty_like(p2)
+    p2[..., start], q2[..., start] = p[..., :-1], q[..., :-1]
+    p2[..., -1], q2[..., -1] = p[..., -1], q[..., -1]
     dest = start[ck[new]] + 1 + pos[new]
-    p2[dest], q2[dest] = rp[new], rq[new]
+    p2[..., dest], q2[..., dest] = rp[..., new], rq[..., new]
     return out, p2, q2
 
 
@@ -655,12 +678,21 @@ def _reduced(rp, rq):
     return _shrink(_obj(rp) // g), _shrink(_obj(rq) // g)
 
 
+def _narrow_points(p, q):
+    """Breakpoints back to int64 when they fit (limbs: both p and q), Python integers shrunk."""
+    if not _wide_pts(p):
+        return _shrink(p), _shrink(q)
+    if limbs.fits_int64(p) and limbs.fits_int64(q):
+        return limbs.to_int64(p), limbs.to_int64(q)
+    return p, q
+
+
 def _merge(blocks, p, q):
     """Drop breakpoints between neighbouring pieces whose forms agree for every row (exact;
     limbs are canonical, so equal integers have equal limbs)."""
-    if len(p) <= 2:
+    if p.shape[-1] <= 2:
         return blocks, p, q
-    same = np.ones(len(p) - 2, dtype=bool)
+    same = np.ones(p.shape[-1] - 2, dtype=bool)
     for S, T in blocks:
         axes = tuple(range(S.ndim - 1))
         same &= ((S[..., 1:] == S[..., :-1]) & (T[..., 1:] == T[..., :-1])).all(axis=axes)
@@ -668,7 +700,7 @@ def _merge(blocks, p, q):
         return blocks, p, q
     keep_piece = np.concatenate([[True], ~same])
     keep_pt = np.concatenate([keep_piece, [True]])
-    return [(S[..., keep_piece], T[..., keep_piece]) for S, T in blocks], p[keep_pt], q[keep_pt]
+    return [(S[..., keep_piece], T[..., keep_piece]) for S, T in blocks], p[..., keep_pt], q[..., keep_pt]
 
 
 def _hidden_kind(L) -> str:
@@ -711,10 +743,12 @@ def propagate(net, interval, merge: bool = True, max_pieces: int = MAX_PIECES) -
             blocks = [(S, T) if not _wide(S) else (limbs.to_object(S), limbs.to_object(T)) for S, T in blocks]
         blocks, D = _gcd_blocks(blocks, order, D, None if not fast else big)
         blocks, order = _narrow_blocks(blocks, order)
-        p, q = _shrink(p), _shrink(q)
+        p, q = _narrow_points(p, q)
         if merge:
             blocks, p, q = _merge(blocks, p, q)
     S, T = _in_order(blocks, order)
+    if _wide_pts(p):
+        p, q = _shrink(limbs.to_object(p)), _shrink(limbs.to_object(q))
     return Pieces(p, q, S, T, tuple(D), stats["fallbacks"], stats["exact_signs"], stats["wide"])
 
 

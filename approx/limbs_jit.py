@@ -1,0 +1,217 @@
+"""Compiled (numba) kernels on exact integers: int64 entries or base-2^24 limbs (``approx.limbs``).
+
+One pass over the pieces, no numpy temporaries.  Inputs are "limb arrays" X of shape
+(K, rows, cols) holding sum_a X[a] 2^(24 a) in canonical form (``limbs.carry``: limbs below
+the top in [0, 2^24), the top limb signed; callers size K so that |top| < 2^22), or "raw"
+int64 arrays of shape (1, rows, cols), one integer per entry with |entry| < 2^63, which the
+kernels split into three canonical limbs in registers (v & MASK, (v >> 24) & MASK, v >> 48:
+the top one below 2^15 in magnitude).  So every limb a kernel multiplies is below 2^24 in
+magnitude, every product below 2^48, and a sum of up to 2^14 products is below 2^62: no
+int64 overflow for K <= 2^13 limbs (the sizes here are K <= ~40).
+
+>>> import numpy as np
+>>> S = np.array([[[3, -2 ** 62]]]); T = np.array([[[-1, 2 ** 61]]])
+>>> p = np.array([[[1, 2 ** 61, 7]]]); q = np.array([[[3, 2 ** 62, 1]]])
+>>> signs(S, T, True, p, q, True).tolist()       # 3*1 - 1*3 = 0; -2^123 + 2^123 = 0; -2^62*7 + 2^61 < 0
+[[0, 0, -1]]
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from approx.limbs import B, MASK
+
+U = 2.0 ** -53
+TWO_B = float(1 << B)
+
+
+@njit(cache=False, nogil=True, inline="always")
+def _load(X, i, k, raw, out):
+    """Canonical limbs of entry (i, k) of X into ``out``; returns their count (3 for raw int64:
+    v & MASK and (v >> 24) & MASK in [0, 2^24), v >> 48 signed, exact for any int64 v)."""
+    if raw:
+        v = X[0, i, k]
+        out[0] = v & MASK
+        out[1] = (v >> B) & MASK
+        out[2] = v >> (2 * B)
+        return 3
+    K = X.shape[0]
+    for a in range(K):
+        out[a] = X[a, i, k]
+    return K
+
+
+@njit(cache=False, nogil=True, inline="always")
+def _float(X, i, k, raw):
+    """float64 value of entry (i, k): float(v) for raw int64 (|error| <= u |v|), else Horner over
+    the canonical limbs from the top.  The exact partial values W_a = floor(V / 2^(24 a)) satisfy
+    W_a = 2^24 W_(a+1) + x[a] with 0 <= x[a] < 2^24; nothing rounds while they are below 2^53,
+    and past that 2^24 |W_(a+1)| <= |W_a| (1 + 2^-29), so each of the K - 1 additions adds a
+    relative error <= u: |value - V| <= K u |V| (1 + u)^(2K)."""
+    if raw:
+        return float(X[0, i, k])
+    K = X.shape[0]
+    v = float(X[K - 1, i, k])
+    for a in range(K - 2, -1, -1):
+        v = v * TWO_B + float(X[a, i, k])
+    return v
+
+
+@njit(cache=False, nogil=True, inline="always")
+def _sign_exact(a, na, b, c, nc, d, acc):
+    """Exact sign of (a) (c) + (b) (d), each a limb vector (a, b: na limbs; c, d: nc limbs):
+    the limb convolution (na + nc - 1 positions, at most 2 min(na, nc) products < 2^48 each),
+    then one canonical carry; the sign is the sign of the highest nonzero limb."""
+    n = na + nc
+    for t in range(n):
+        acc[t] = 0
+    for x in range(na):
+        for y in range(nc):
+            acc[x + y] += a[x] * c[y] + b[x] * d[y]
+    for t in range(n - 1):
+        acc[t + 1] += acc[t] >> B
+        acc[t] &= MASK
+    for t in range(n - 1, -1, -1):
+        if acc[t] > 0:
+            return 1
+        if acc[t] < 0:
+            return -1
+    return 0
+
+
+@njit(cache=False, nogil=True)
+def _signs_kernel(S, T, s_raw, p, q, p_raw, out):
+    n, P = S.shape[1], S.shape[2]
+    KS = 3 if s_raw else S.shape[0]
+    KP = 3 if p_raw else p.shape[0]
+    a = np.empty(KS, np.int64)
+    b = np.empty(KS, np.int64)
+    c = np.empty(KP, np.int64)
+    d = np.empty(KP, np.int64)
+    acc = np.empty(KS + KP, np.int64)
+    # float filter (see ``signs``): |V - exact| <= (2 K + 3) u E (1 + 4 K u), K = max limbs
+    gam = 16.0 * (max(KS, KP) + 1) * U
+    exact = 0
+    for i in range(n):
+        for k in range(P + 1):
+            kk = k if k < P else P - 1
+            x = _float(S, i, kk, s_raw) * _float(p, 0, k, p_raw)
+            y = _float(T, i, kk, s_raw) * _float(q, 0, k, p_raw)
+            v = x + y
+            if abs(v) > gam * (abs(x) + abs(y)) and abs(v) < np.inf:
+                out[i, k] = 1 if v > 0 else -1
+                continue
+            na = _load(S, i, kk, s_raw, a)
+            _load(T, i, kk, s_raw, b)
+            nc = _load(p, 0, k, p_raw, c)
+            _load(q, 0, k, p_raw, d)
+            out[i, k] = _sign_exact(a, na, b, c, nc, d, acc)
+            exact += 1
+    return exact
+
+
+def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarray, p_raw: bool) -> np.ndarray:
+    """Exact signs (int8, shape (rows, P + 1)) of S p + T q: rows S, T of shape (K, rows, P) and
+    points p, q of shape (Kp, 1, P + 1) (limbs, or raw int64 when ``*_raw``, see the module);
+    column k < P pairs piece k's form with point k, column P the last piece's form with point P.
+
+    A float filter decides most signs: with x~ the float of a limb vector x of at most K limbs
+    (``_float``: |x~ - x| <= K u |x| (1 + u)^(2K), so also |x| <= |x~| (1 + 2 K u)), the products
+    x~S x~p, x~T x~q are within 2 K u (1 + 4 K u) of S p, T q relative to E = |x~S x~p| + |x~T x~q|,
+    and the three roundings of V = fl(fl(x~S x~p) + fl(x~T x~q)) add at most 3 u E (1 + u):
+    |V - (S p + T q)| <= (2 K + 3) u E (1 + 4 K u).  The kernel trusts sign(V) when
+    |V| > 16 (K + 1) u E~ (E~: E computed in float, within a relative 2u; far more than the bound;
+    inf and nan fail the test).  Every other sign, zeros included, is exact on limbs.
+
+    >>> signs(np.array([[[1, 1]]]), np.array([[[0, 0]]]), True, np.array([[[-1, 0, 5]]]),
+    ...       np.array([[[1, 1, 1]]]), True).tolist()
+    [[-1, 0, 1]]
+    """
+    out = np.empty((S.shape[1], S.shape[2] + 1), dtype=np.int8)
+    if S.shape[1] and S.shape[2]:
+        _signs_kernel(S, T, s_raw, p, q, p_raw, out)
+    return out
+
+
+@njit(cache=False, nogil=True)
+def _expand_kernel(X, reps, active, out):
+    K, n, P = X.shape
+    for a in range(K):
+        for i in range(n):
+            j = 0
+            for k in range(P):
+                v = X[a, i, k]
+                for _ in range(reps[k]):
+                    out[a, i, j] = v if active[i, j] else 0
+                    j += 1
+
+
+def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """``np.repeat(X, reps, axis=-1)`` with entries where ``active`` (rows, sum reps) is False set
+    to 0, in one pass; X of shape (K, rows, P) (any int64: copies only, exact).
+
+    >>> expand(np.array([[[5, -7]]]), np.array([2, 1]), np.array([[True, False, True]])).tolist()
+    [[[5, 0, -7]]]
+    """
+    out = np.empty(X.shape[:2] + (int(reps.sum()),), dtype=np.int64)
+    _expand_kernel(X, reps.astype(np.int64), active, out)
+    return out
+
+
+@njit(cache=False, nogil=True, inline="always")
+def _low_zeros(X, j):
+    """Trailing zero bits of the canonical limbs X[:, j] (value nonzero)."""
+    for a in range(X.shape[0]):
+        v = X[a, j] & MASK if a < X.shape[0] - 1 else X[a, j]
+        if v != 0:
+            z = 0
+            while (v >> z) & 1 == 0:
+                z += 1
+            return B * a + z
+    return B * X.shape[0]
+
+
+@njit(cache=False, nogil=True, inline="always")
+def _shift_kernel(X, j, s):
+    """X[:, j] >>= s in place for a value divisible by 2^s: limb a takes bits 24 a + s .. of the
+    value (two source limbs), the top limb keeps the sign, then one canonical carry (the shifted
+    top may sit below higher limbs that are now zero)."""
+    K = X.shape[0]
+    d, t = s // B, s % B
+    for a in range(K):
+        src = a + d
+        if src >= K:
+            X[a, j] = 0
+            continue
+        v = X[src, j] >> t
+        if src + 1 < K and t:
+            v += (X[src + 1, j] & ((1 << t) - 1)) << (B - t)
+        X[a, j] = v
+    for a in range(K - 1):
+        X[a + 1, j] += X[a, j] >> B
+        X[a, j] &= MASK
+
+
+@njit(cache=False, nogil=True)
+def _reduce_pow2_kernel(P, Q):
+    for j in range(P.shape[1]):
+        s = _low_zeros(Q, j)
+        if s:
+            s = min(s, _low_zeros(P, j))
+        if s:
+            _shift_kernel(P, j, s)
+            _shift_kernel(Q, j, s)
+
+
+def reduce_pow2(P: np.ndarray, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fractions P / Q (canonical limbs (K, N), Q > 0) divided, in place, by the largest power of
+    two dividing both (exact shifts; 0 / Q becomes 0 / odd part of Q).
+
+    >>> from approx import limbs
+    >>> a, b = reduce_pow2(limbs.split(np.array([12, 0]), 3), limbs.split(np.array([40, 8]), 3))
+    >>> limbs.to_object(a).tolist(), limbs.to_object(b).tolist()
+    ([3, 0], [10, 1])
+    """
+    _reduce_pow2_kernel(P, Q)
+    return P, Q
