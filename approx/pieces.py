@@ -45,7 +45,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from approx import limbs, limbs_jit
+from approx import limbs, kernels
 from approx.act import to_fraction
 
 LIMIT = 2 ** 62          # int64 entries stay below this in magnitude
@@ -501,7 +501,7 @@ def signs_at(S, T, p, q) -> tuple[np.ndarray, int]:
 
 
 def _sign_dot_int64(a, b, c, d) -> np.ndarray:
-    """Exact sign of a b + c d for int64 arrays (``limbs_jit.signs``: a float filter, then limbs).
+    """Exact sign of a b + c d for int64 arrays (``kernels.signs``: a float filter, then limbs).
 
     >>> _sign_dot_int64(np.array([2 ** 61, 3]), np.array([2 ** 61, 5]), np.array([-2 ** 61, -5]),
     ...                 np.array([2 ** 61 + 1, 3])).tolist()
@@ -509,7 +509,7 @@ def _sign_dot_int64(a, b, c, d) -> np.ndarray:
     """
     a, c = (np.asarray(x, dtype=np.int64)[None, None] for x in (a, c))
     b, d = (np.append(np.asarray(x, dtype=np.int64), 0)[None, None] for x in (b, d))     # column N: 0, unused
-    return limbs_jit.signs(a, c, True, b, d, True)[0, :-1]
+    return kernels.signs(a, c, True, b, d, True)[0, :-1]
 
 
 def _roots_order(k, rp, rq):
@@ -550,12 +550,12 @@ def _roots_order(k, rp, rq):
 
 def _block_signs(S, T, p, q, stats) -> np.ndarray:
     """Exact signs of one block's forms at the breakpoints x_0 .. x_P (piece k's form at x_k, the
-    last piece's at x_P): compiled (``limbs_jit.signs``) for int64 or limb rows at int64 or limb
+    last piece's at x_P): compiled (``kernels.signs``) for int64 or limb rows at int64 or limb
     points; with Python integers by ``signs_at``."""
     if not (_is_obj((S, T)) or p.dtype == object or q.dtype == object):
         S3, T3 = (S, T) if _wide(S) else (S[None], T[None])
         p3, q3 = (p[:, None], q[:, None]) if _wide_pts(p) else (p[None, None], q[None, None])
-        return limbs_jit.signs(S3, T3, not _wide(S), p3, q3, not _wide_pts(p))
+        return kernels.signs(S3, T3, not _wide(S), p3, q3, not _wide_pts(p))
     if _wide_pts(p):             # rows on Python integers (a bound beyond float64) at limb points
         p, q = limbs.to_object(p), limbs.to_object(q)
     sg, nex = signs_at(S, T, p[None, :-1], q[None, :-1])
@@ -604,7 +604,7 @@ def _roots(Sc, Tc):
     if Sc.ndim == 2:
         neg = Sc[-1] < 0                  # canonical limbs: the sign of the top limb
         rp, rq = limbs.carry(np.where(neg, Tc, -Tc)), limbs.carry(np.where(neg, -Sc, Sc))
-        return limbs_jit.reduce_pow2(rp, rq)
+        return kernels.reduce_pow2(rp, rq)
     neg = Sc < 0
     return _reduced(np.where(neg, Tc, -Tc), np.where(neg, -Sc, Sc))
 
@@ -616,11 +616,10 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
     P = blocks[0][0].shape[-1]
     sg = np.concatenate([_block_signs(S, T, p, q, stats) for S, T in blocks], axis=0)
     sL, sR = sg[:, :-1], sg[:, 1:]
-    cross = (sL.astype(np.int16) * sR) < 0
-    ci, ck = np.nonzero(cross)
-    default = (sL > 0) | ((sL == 0) & (sR > 0))
+    ci, ck = np.nonzero((sL.astype(np.int16) * sR) < 0)
     offs = np.cumsum([0] + rows)
     if len(ck) == 0:
+        default = (sL > 0) | ((sL == 0) & (sR > 0))
         return [(S * default[a:b], T * default[a:b]) for (S, T), a, b in zip(blocks, offs, offs[1:])], p, q
     parts = []
     for (S, T), a, b in zip(blocks, offs, offs[1:]):
@@ -640,23 +639,19 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
     if P2 > max_pieces:
         raise TooManyPieces(P2, max_pieces)
     start = np.arange(P) + np.concatenate([[0], np.cumsum(m)[:-1]])
-    active = np.repeat(default, m + 1, axis=1)
     # crossing neuron ci on piece ck: subpieces 0..pos lie left of its root (sign sL), the rest right (sR)
-    cnt = m[ck] + 1
-    e = np.repeat(np.arange(len(ck)), cnt)
-    j = np.arange(len(e)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    active[ci[e], start[ck[e]] + j] = np.where(j <= pos[e], sL[ci[e], ck[e]] > 0, sR[ci[e], ck[e]] > 0)
+    active = kernels.active(sg, m, ci, ck, pos)
     out = []
     for (S, T), a, b in zip(blocks, offs, offs[1:]):
-        S2, T2 = np.repeat(S, m + 1, axis=-1), np.repeat(T, m + 1, axis=-1)
         act = active[a:b]
-        if S2.dtype == object:
+        if S.dtype == object:
+            S2, T2 = np.repeat(S, m + 1, axis=-1), np.repeat(T, m + 1, axis=-1)
             S2[~act] = 0
             T2[~act] = 0
+            out.append((S2, T2))
         else:
-            S2 *= act
-            T2 *= act
-        out.append((S2, T2))
+            S2, T2 = (kernels.expand(X if _wide(X) else X[None], m + 1, act) for X in (S, T))
+            out.append((S2, T2) if _wide(S) else (S2[0], T2[0]))
     p, q, rp, rq = _alike(p, q, rp, rq)
     p2 = np.empty(p.shape[:-1] + (P2 + 1,), dtype=p.dtype)
     q2 = np.empty_like(p2)

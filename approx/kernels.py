@@ -1,6 +1,6 @@
-"""Compiled (numba) kernels on exact integers: int64 entries or base-2^24 limbs (``approx.limbs``).
+"""Compiled (numba) kernels of ``approx.pieces``: exact integer work in one pass over the pieces.
 
-One pass over the pieces, no numpy temporaries.  Inputs are "limb arrays" X of shape
+No numpy temporaries.  Integer inputs are "limb arrays" X of shape
 (K, rows, cols) holding sum_a X[a] 2^(24 a) in canonical form (``limbs.carry``: limbs below
 the top in [0, 2^24), the top limb signed; callers size K so that |top| < 2^22), or "raw"
 int64 arrays of shape (1, rows, cols), one integer per entry with |entry| < 2^63, which the
@@ -131,6 +131,40 @@ def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarra
     out = np.empty((S.shape[1], S.shape[2] + 1), dtype=np.int8)
     if S.shape[1] and S.shape[2]:
         _signs_kernel(S, T, s_raw, p, q, p_raw, out)
+    return out
+
+
+@njit(cache=False, nogil=True)
+def _active_kernel(sg, m, cstart, cci, cpos, out):
+    n, P = sg.shape[0], m.shape[0]
+    j0 = 0
+    for k in range(P):
+        w = m[k] + 1
+        for i in range(n):
+            sl, sr = sg[i, k], sg[i, k + 1]
+            d = sl > 0 or (sl == 0 and sr > 0)
+            for j in range(w):
+                out[i, j0 + j] = d
+        for c in range(cstart[k], cstart[k + 1]):
+            i = cci[c]
+            for j in range(w):
+                out[i, j0 + j] = sg[i, k] > 0 if j <= cpos[c] else sg[i, k + 1] > 0
+        j0 += w
+
+
+def active(sg: np.ndarray, m: np.ndarray, ci: np.ndarray, ck: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Which rows are active (ReLU passes) on each subpiece: piece k of P splits into m[k] + 1
+    subpieces; row i is active on all of them where its signs sg[i, k], sg[i, k + 1] at the piece's
+    ends (int8, (rows, P + 1)) do not cross (sL > 0, or sL = 0 < sR), and for a crossing (ci, ck)
+    (sorted by ck) on subpieces 0 .. pos when sL > 0, on the rest when sR > 0.
+
+    >>> active(np.array([[1, -1], [0, 1]], dtype=np.int8), np.array([1]), np.array([0]), np.array([0]),
+    ...        np.array([0])).tolist()
+    [[True, False], [True, True]]
+    """
+    out = np.empty((sg.shape[0], int(m.sum()) + len(m)), dtype=np.bool_)
+    cstart = np.searchsorted(ck, np.arange(len(m) + 1))
+    _active_kernel(sg, m.astype(np.int64), cstart, ci.astype(np.int64), pos.astype(np.int64), out)
     return out
 
 
