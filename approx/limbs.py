@@ -5,11 +5,12 @@ canonical form (``carry``) every limb but the top one lies in [0, 2^24) and the
 top one is signed; the form is then unique, so equality is limbwise, and the
 sign is the sign of the highest nonzero limb.  Limb products are below 2^48,
 so sums of up to 2^14 of them cannot overflow int64: every operation here is
-exact provided the caller sizes K from a bound (``limbs_for``).
+exact provided the caller sizes K from a bound (``limbs_for``).  Signs of S p + T q on
+limbs: ``approx.kernels.signs``.
 
 >>> X = matmul([[(0, 2 ** 40)]], split(np.array([[-(2 ** 40) - 5, 3]]), 3), [-1], 4)
->>> to_object(X).tolist(), sign(X).tolist()
-([[-1208925819620126732845057, 3298534883327]], [[-1, 1]])
+>>> to_object(X).tolist()
+[[-1208925819620126732845057, 3298534883327]]
 """
 from __future__ import annotations
 
@@ -70,15 +71,6 @@ def resize(X: np.ndarray, K: int) -> np.ndarray:
     Y = X[:K].copy()
     Y[K - 1] -= (X[-1] < 0).astype(np.int64) << B     # limbs above are a sign fill: 0, or MASK .. MASK, -1
     return Y
-
-
-def sign(X: np.ndarray) -> np.ndarray:
-    """Exact signs (int8) of canonical limbs: the sign of the highest nonzero limb."""
-    out = np.sign(X[0])
-    for k in range(1, X.shape[0]):
-        s = np.sign(X[k])
-        out = np.where(s != 0, s, out)
-    return out.astype(np.int8)
 
 
 def to_float(X: np.ndarray) -> np.ndarray:
@@ -153,18 +145,6 @@ def lincomb(terms: list, base: np.ndarray | None, K: int) -> np.ndarray:
             elif wm:
                 Y[m:m + X.shape[0]] += X * wm
     return resize(carry(Y), K)
-
-
-def mul_sum(S: np.ndarray, p: np.ndarray, T: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Canonical limbs of S p + T q: S, T limbs (K, ...), p, q int64 arrays broadcast
-    against S[0], |p|, |q| < 2^62."""
-    K = S.shape[0]
-    pl, ql = split(np.asarray(p), 3), split(np.asarray(q), 3)
-    Y = np.zeros((K + 3,) + np.broadcast_shapes(S.shape[1:], pl.shape[1:]), dtype=np.int64)
-    for k in range(K):
-        for m in range(3):
-            Y[k + m] += S[k] * pl[m] + T[k] * ql[m]
-    return carry(Y)
 
 
 def shift_right(X: np.ndarray, s: int) -> np.ndarray:
