@@ -135,6 +135,34 @@ def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarra
 
 
 @njit(cache=False, nogil=True)
+def _affine_kernel(indptr, idx, w, b, X, out):
+    n_out, P = out.shape
+    for k in range(P):
+        for i in range(n_out):
+            acc = b[i]
+            for c in range(indptr[i], indptr[i + 1]):
+                acc += w[c] * X[idx[c], k]
+            out[i, k] = acc
+
+
+def affine(W: list, b: list, X: np.ndarray) -> np.ndarray:
+    """W X + b (b per row, broadcast over columns) for int64 X (n_in, P) and sparse integer rows
+    W = [[(j, w), ...], ...], in one pass over the columns.  Exact (no int64 overflow) when the
+    caller has bounded every row: |b_i| + sum_j |w_ij| max_k |X_jk| < 2^63 (``approx.pieces``
+    asks < 2^61 of a float bound): every partial sum and product is below it.
+
+    >>> affine([[(0, 3), (1, -1)], []], [1, 2], np.array([[1, 2], [5, 7]])).tolist()
+    [[-1, 0], [2, 2]]
+    """
+    indptr = np.cumsum([0] + [len(row) for row in W]).astype(np.int64)
+    idx = np.array([j for row in W for j, _ in row], dtype=np.int64)
+    w = np.array([v for row in W for _, v in row], dtype=np.int64)
+    out = np.empty((len(W), X.shape[1]), dtype=np.int64)
+    _affine_kernel(indptr, idx, w, np.asarray(b, dtype=np.int64), X, out)
+    return out
+
+
+@njit(cache=False, nogil=True)
 def _active_kernel(sg, m, cstart, cci, cpos, out):
     n, P = sg.shape[0], m.shape[0]
     j0 = 0

@@ -292,8 +292,8 @@ def _layer_ints(L, D_in: list[int]):
 
 
 def _affine(W, B, S, T, limbs_ok: bool = True):
-    """(S', T') = W (S, T) + (0, B) on integers: int64 when a bound rules out overflow, else
-    base-2^24 limbs (``approx.limbs``, when ``limbs_ok``), else Python integers."""
+    """(S', T') = W (S, T) + (0, B) on integers: int64 when a bound rules out overflow (compiled,
+    ``kernels.affine``), else base-2^24 limbs (``approx.limbs``, when ``limbs_ok``), else Python integers."""
     n_out, P = len(W), S.shape[-1]
     mS, mT = _absmax(S, axis=1), _absmax(T, axis=1)
     wmax = max((abs(w) for row in W for _, w in row), default=0)
@@ -315,45 +315,23 @@ def _affine(W, B, S, T, limbs_ok: bool = True):
         X = S if _wide(S) else limbs.split(S, 3)
         Y = T if _wide(T) else limbs.split(T, 3)
         return limbs.matmul(W, X, None, K), limbs.matmul(W, Y, B, K), True, big
+    if fast:                       # the row bounds above rule out int64 overflow (kernels.affine)
+        return kernels.affine(W, [0] * n_out, S), kernels.affine(W, B, T), fast, big
     if _wide(S):
         S, T = limbs.to_object(S), limbs.to_object(T)
-    dt = np.int64 if fast else object
-    if not fast:
-        S, T = _obj(S), _obj(T)
-    S2 = np.zeros((n_out, P), dtype=dt)
-    T2 = np.zeros((n_out, P), dtype=dt)
-    nnz = sum(len(row) for row in W)
-    if fast and nnz <= 64:         # few weights: one pass over the pieces per weight (no dense matmul)
-        return _rows_int64(W, B, S), _rows_int64(W, B, T, bias=True), fast, big
-    if fast and n_out * n_in <= 4096:
-        Wm = np.zeros((n_out, n_in), dtype=np.int64)
-        for i, row in enumerate(W):
-            for j, w in row:
-                Wm[i, j] = w
-        S2 = Wm @ S
-        T2 = Wm @ T
-        T2 += np.array(B, dtype=np.int64)[:, None]
-        return S2, T2, fast, big
-    if fast:                       # large sparse layer: scipy CSR with int64 entries (bounds checked above)
-        import scipy.sparse as sp
-        ij = [(i, j, w) for i, row in enumerate(W) for j, w in row]
-        M = sp.csr_array((np.array([w for _, _, w in ij], dtype=np.int64),
-                          (np.array([i for i, _, _ in ij], dtype=np.int64),
-                           np.array([j for _, j, _ in ij], dtype=np.int64))), shape=(n_out, n_in))
-        S2 = np.asarray(M @ S, dtype=np.int64)
-        T2 = np.asarray(M @ T, dtype=np.int64) + np.array(B, dtype=np.int64)[:, None]
-        return S2, T2, fast, big
+    S, T = _obj(S), _obj(T)
+    S2 = np.zeros((n_out, P), dtype=object)
+    T2 = np.zeros((n_out, P), dtype=object)
     for i, row in enumerate(W):
         accS = accT = None
         for j, w in row:
-            w = np.int64(w) if fast else w
             tS, tT = (S[j], T[j]) if w == 1 else ((-S[j], -T[j]) if w == -1 else (S[j] * w, T[j] * w))
             accS = tS if accS is None else accS + tS
             accT = tT if accT is None else accT + tT
         if accS is not None:
             S2[i], T2[i] = accS, accT
         if B[i]:
-            T2[i] = T2[i] + (np.int64(B[i]) if fast else B[i])
+            T2[i] = T2[i] + B[i]
     return S2, T2, fast, big
 
 
@@ -430,35 +408,12 @@ def _wide_row(row, b, Sn, Sw, m, K) -> np.ndarray:
         nb = sum(abs(_fl(w)) * m[j] for j, w in nar) + abs(_fl(b))
     terms, base = [(w, Sw[:, j - n1]) for j, w in row if j >= n1], None
     if nb < FLIM and all(abs(w) < LIMIT for _, w in nar) and abs(b) < LIMIT:
-        base = _rows_int64([nar], [b], Sn, bias=True)[0]
+        base = kernels.affine([nar], [b], Sn)[0]
     else:
         terms += [(w, limbs.split(Sn[j], 3)) for j, w in nar]
         if b:
             terms.append((b, limbs.split(np.ones(Sn.shape[1], np.int64), 1)))
     return limbs.lincomb(terms, base, K)
-
-
-def _rows_int64(W, B, S, bias: bool = False) -> np.ndarray:
-    """W S (+ B when ``bias``) row by row for int64 S whose results are known to fit int64."""
-    out = np.empty((len(W), S.shape[1]), dtype=np.int64)
-    buf = np.empty(S.shape[1], dtype=np.int64)
-    for i, row in enumerate(W):
-        o = out[i]
-        if not row:
-            o[:] = 0
-        for t, (j, w) in enumerate(row):
-            if t == 0:
-                np.multiply(S[j], w, out=o)
-            elif w == 1:
-                o += S[j]
-            elif w == -1:
-                o -= S[j]
-            else:
-                np.multiply(S[j], w, out=buf)
-                o += buf
-        if bias and B[i]:
-            o += B[i]
-    return out
 
 
 # ---------------------------------------------------------------- signs ----
