@@ -163,6 +163,64 @@ def affine(W: list, b: list, X: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=False, nogil=True)
+def _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, acc):
+    n1, P, K = Xn.shape[0], out.shape[2], out.shape[0]
+    Kc, M, Kx = acc.shape[0], wl.shape[1], Xw.shape[0]
+    x = np.empty(max(Kx, 3), np.int64)
+    for k in range(P):
+        for i in range(out.shape[1]):
+            for a in range(Kc):
+                acc[a] = bl[i, a] if a < bl.shape[1] else 0
+            for c in range(indptr[i], indptr[i + 1]):
+                j = idx[c]
+                if j < n1:                # int64 input: three limbs, as in ``_load``
+                    v = Xn[j, k]
+                    x[0], x[1], x[2] = v & MASK, (v >> B) & MASK, v >> (2 * B)
+                    nx = 3
+                else:
+                    nx = _load(Xw, j - n1, k, False, x)
+                for m in range(M):
+                    wm = wl[c, m]
+                    if wm != 0:
+                        for a in range(nx):
+                            acc[a + m] += wm * x[a]
+            for a in range(Kc - 1):
+                acc[a + 1] += acc[a] >> B
+                acc[a] &= MASK
+            for a in range(K - 1):
+                out[a, i, k] = acc[a]
+            # the value fits K limbs, so the limbs above K - 1 are a sign fill (0.. or MASK.., -1)
+            out[K - 1, i, k] = acc[K - 1] - (1 << B) if acc[Kc - 1] < 0 else acc[K - 1]
+
+
+def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int) -> np.ndarray:
+    """Canonical limbs (K, len(W), P) of W X + b, X the rows of int64 Xn (n1, P) then of the limbs
+    Xw (Kx, n2, P), W = [[(j, w), ...], ...] and b Python integers of any size (caller: K limbs
+    cover every value).  Per piece one limb convolution: weight limbs (M of them, each below
+    2^23 in magnitude: M is sized so) times input limbs (below 2^24) are below 2^47, and each of
+    the Kc accumulator positions sums at most one bias limb and (weights) min(M, Kx) products,
+    far below 2^63 for the few weights of a row; then one canonical carry.
+
+    >>> from approx import limbs
+    >>> X = wide_affine([[(0, 2 ** 70), (1, -1)]], [3], np.array([[5]]), limbs.split(np.array([[2 ** 62]]), 3), 5)
+    >>> limbs.to_object(X).tolist() == [[5 * 2 ** 70 - 2 ** 62 + 3]]
+    True
+    """
+    from approx.limbs import int_limbs
+    wmax = max([abs(v) for row in W for _, v in row] + [abs(v) for v in b] + [1])
+    M = (wmax.bit_length() + 1) // B + 1           # |w| < 2^(24 M - 1): top limb below 2^23
+    nnz = sum(len(row) for row in W)
+    indptr = np.cumsum([0] + [len(row) for row in W]).astype(np.int64)
+    idx = np.array([j for row in W for j, _ in row], dtype=np.int64)
+    wl = np.array([int_limbs(v, M) for row in W for _, v in row], dtype=np.int64).reshape(nnz, M)
+    bl = np.array([int_limbs(v, M) for v in b], dtype=np.int64).reshape(len(W), M)
+    Kc = max(K, max(Xw.shape[0], 3) + M, M) + 1
+    out = np.empty((K, len(W), Xn.shape[1]), dtype=np.int64)
+    _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, np.empty(Kc, np.int64))
+    return out
+
+
+@njit(cache=False, nogil=True)
 def _active_kernel(sg, m, cstart, cci, cpos, out):
     n, P = sg.shape[0], m.shape[0]
     j0 = 0

@@ -388,32 +388,10 @@ def _affine_blocks(W, B, blocks, order, limbs_ok: bool):
         new_order += ni
     if wi:
         K = limbs.limbs_for(math.frexp(top)[1] + 1)
-        SW = np.empty((K, len(wi), Sn.shape[1]), dtype=np.int64)
-        TW = np.empty_like(SW)
-        for r, i in enumerate(wi):
-            SW[:, r] = _wide_row(Wp[i], 0, Sn, Sw, mS, K)
-            TW[:, r] = _wide_row(Wp[i], B[i], Tn, Tw, mT, K)
-        out.append((SW, TW))
+        Ww = [Wp[i] for i in wi]
+        out.append((kernels.wide_affine(Ww, [0] * len(wi), Sn, Sw, K), kernels.wide_affine(Ww, [B[i] for i in wi], Tn, Tw, K)))
         new_order += wi
     return out, new_order, True, [rb[i] >= REDUCE for i in new_order]
-
-
-def _wide_row(row, b, Sn, Sw, m, K) -> np.ndarray:
-    """Limbs (K, P) of sum_j w_j S_j + b over one row of weights (j in block order: int64 rows Sn,
-    then limb rows Sw; m: max |S_j|).  The int64 inputs are summed in int64 when a bound allows
-    (then split once), else each is split into limbs."""
-    n1 = Sn.shape[0]
-    nar = [(j, w) for j, w in row if j < n1]
-    with np.errstate(over="ignore", invalid="ignore"):
-        nb = sum(abs(_fl(w)) * m[j] for j, w in nar) + abs(_fl(b))
-    terms, base = [(w, Sw[:, j - n1]) for j, w in row if j >= n1], None
-    if nb < FLIM and all(abs(w) < LIMIT for _, w in nar) and abs(b) < LIMIT:
-        base = kernels.affine([nar], [b], Sn)[0]
-    else:
-        terms += [(w, limbs.split(Sn[j], 3)) for j, w in nar]
-        if b:
-            terms.append((b, limbs.split(np.ones(Sn.shape[1], np.int64), 1)))
-    return limbs.lincomb(terms, base, K)
 
 
 # ---------------------------------------------------------------- signs ----
