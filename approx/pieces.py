@@ -61,6 +61,7 @@ class TooManyPieces(ValueError):
     def __init__(self, pieces: int, limit: int):
         super().__init__(f"max_pieces: {pieces} pieces exceed the budget {limit}")
         self.pieces = pieces
+        self.state = None          # approx.pieces: where the propagation stood (see propagate_cover)
 
 
 @dataclass(frozen=True)
@@ -640,33 +641,65 @@ def _hidden_kind(L) -> str:
     raise ValueError(f"activation {a.kind}: propagate handles ReLU (or PolyReLU e_1) and identity layers")
 
 
-def propagate(net, interval, merge: bool = True, max_pieces: int = MAX_PIECES) -> Pieces:
-    """Exact pieces of a one-input network with ReLU / identity layers on ``interval``.
+@dataclass(frozen=True)
+class _State:
+    """Propagation at the input of layer ``layer``: row blocks, the neuron of each row, the
+    denominator D per neuron, breakpoints p, q, and the counters (fallbacks, exact signs, wide)."""
 
-    >>> from approx.relu_approx import square_net
-    >>> propagate(square_net(3), (0, 1)).count
-    8
-    """
+    layer: int
+    blocks: list
+    order: list
+    D: list
+    p: np.ndarray
+    q: np.ndarray
+    stats: tuple
+
+    @property
+    def count(self) -> int:
+        return self.p.shape[-1] - 1
+
+    def part(self, a: int, b: int) -> "_State":
+        """The same state on pieces a .. b - 1 only (views; a layer never changes its inputs)."""
+        return _State(self.layer, [(S[..., a:b], T[..., a:b]) for S, T in self.blocks], self.order, self.D,
+                      self.p[..., a:b + 1], self.q[..., a:b + 1], self.stats)
+
+    def point(self, k: int) -> Fraction:
+        p, q = (limbs.to_object(v[:, k:k + 1])[0] if _wide_pts(v) else v[k] for v in (self.p, self.q))
+        return Fraction(int(p), int(q))
+
+
+def _start(net, interval) -> _State:
+    """The state at the network's input on ``interval`` (checked: one input, lo < hi)."""
     if net.d_in != 1:
         raise ValueError(f"propagate: the network must take one input, it takes {net.d_in}")
     lo, hi = (to_fraction(v) for v in interval)
     if not lo < hi:
         raise ValueError(f"interval: need lo < hi, got {interval}")
-    kinds = [_hidden_kind(L) for L in net.layers]
-    if kinds[-1] != "identity":
+    if [_hidden_kind(L) for L in net.layers][-1] != "identity":     # (every layer checked)
         raise ValueError("propagate: the output layer must be identity")
-    pts = [lo, hi]
-    p = _shrink(np.array([v.numerator for v in pts], dtype=object))
-    q = _shrink(np.array([v.denominator for v in pts], dtype=object))
-    blocks, order, D = [(np.ones((1, 1), np.int64), np.zeros((1, 1), np.int64))], [0], [1]
-    stats = {"fallbacks": 0, "exact_signs": 0, "wide": 0}
-    for L, kind in zip(net.layers, kinds):
+    p = _shrink(np.array([lo.numerator, hi.numerator], dtype=object))
+    q = _shrink(np.array([lo.denominator, hi.denominator], dtype=object))
+    return _State(0, [(np.ones((1, 1), np.int64), np.zeros((1, 1), np.int64))], [0], [1], p, q, (0, 0, 0))
+
+
+def _run(net, st: _State, merge: bool, max_pieces: int) -> Pieces:
+    """Propagate from ``st`` to the output; a ``TooManyPieces`` carries the state at the input of
+    the layer that would exceed ``max_pieces`` (``state``), to go on from there in parts."""
+    blocks, order, D, p, q = st.blocks, st.order, st.D, st.p, st.q
+    stats = dict(zip(("fallbacks", "exact_signs", "wide"), st.stats))
+    for li in range(st.layer, len(net.layers)):
+        L, kind = net.layers[li], _hidden_kind(net.layers[li])
+        before = _State(li, blocks, order, D, p, q, tuple(stats.values()))
         W, B, D = _layer_ints(L, D)
         blocks, order, fast, big = _affine_blocks(W, B, blocks, order, p.dtype != object and q.dtype != object)
         stats["fallbacks"] += not fast
         stats["wide"] += any(_wide(S) for S, _ in blocks)
         if kind == "relu":
-            blocks, p, q = _relu(blocks, p, q, stats, max_pieces)
+            try:
+                blocks, p, q = _relu(blocks, p, q, stats, max_pieces)
+            except TooManyPieces as exc:
+                exc.state = before
+                raise
         if p.dtype == object or q.dtype == object:
             blocks = [(S, T) if not _wide(S) else (limbs.to_object(S), limbs.to_object(T)) for S, T in blocks]
         blocks, D = _gcd_blocks(blocks, order, D, None if not fast else big)
@@ -680,26 +713,49 @@ def propagate(net, interval, merge: bool = True, max_pieces: int = MAX_PIECES) -
     return Pieces(p, q, S, T, tuple(D), stats["fallbacks"], stats["exact_signs"], stats["wide"])
 
 
+def propagate(net, interval, merge: bool = True, max_pieces: int = MAX_PIECES) -> Pieces:
+    """Exact pieces of a one-input network with ReLU / identity layers on ``interval``.
+
+    >>> from approx.relu_approx import square_net
+    >>> propagate(square_net(3), (0, 1)).count
+    8
+    """
+    return _run(net, _start(net, interval), merge, max_pieces)
+
+
+def _parts(exc: TooManyPieces, net, chunk: int) -> list[_State]:
+    """States to go on from after ``exc``, in order: the failing layer's input pieces in about
+    2 exc.pieces / chunk runs of consecutive pieces; a single piece: its interval halved
+    2^j times, from the network's input."""
+    st = exc.state
+    k = min(st.count, -(-2 * exc.pieces // chunk))
+    if k >= 2:
+        cuts = [st.count * j // k for j in range(k + 1)]
+        return [st.part(a, b) for a, b in zip(cuts, cuts[1:])]
+    a, b = st.point(0), st.point(st.count)
+    k = 2
+    while k * chunk < 2 * exc.pieces:
+        k *= 2
+    return [_start(net, (a + (b - a) * Fraction(j, k), a + (b - a) * Fraction(j + 1, k))) for j in range(k)]
+
+
 def propagate_cover(net, interval, chunk: int | None = None):
     """Exact pieces of ``net`` on ``interval`` as a list of ``Pieces`` on consecutive
-    sub-intervals of at most ``chunk`` pieces each (bounded memory; sub-interval ends are
-    dyadic splits of the interval, breakpoints of the list but not of the network).
+    sub-intervals of at most ``chunk`` pieces each (bounded memory).  A layer that would exceed
+    ``chunk`` hands its input pieces on in runs (no layer is computed twice); the sub-interval
+    ends are breakpoints of the list but not necessarily of the network.
 
     >>> from approx.relu_approx import square_net
     >>> [pc.count for pc in propagate_cover(square_net(6), (0, 1), chunk=16)]
     [16, 16, 16, 16]
     """
-    lo, hi = (to_fraction(v) for v in interval)
     if chunk is None:           # about 2^22 (neuron, piece) entries per array
         chunk = max(64, (1 << 22) // max(L.shape[0] for L in net.layers))
-    todo, out = [(lo, hi)], []
-    while todo:
-        a, b = todo.pop()
+    todo, out = [_start(net, interval)], []
+    while todo:                 # depth first, parts pushed last first: ``out`` is in order
+        st = todo.pop()
         try:
-            out.append((a, propagate(net, (a, b), max_pieces=chunk)))
+            out.append(_run(net, st, True, chunk))
         except TooManyPieces as exc:
-            k = 2
-            while k * chunk < 2 * exc.pieces:
-                k *= 2
-            todo += [(a + (b - a) * Fraction(j, k), a + (b - a) * Fraction(j + 1, k)) for j in range(k - 1, -1, -1)]
-    return [pc for _, pc in sorted(out, key=lambda t: t[0])]
+            todo += _parts(exc, net, chunk)[::-1]
+    return out
