@@ -80,35 +80,48 @@ def _sign_exact(a, na, b, c, nc, d, acc):
     return 0
 
 
-@njit(cache=False, nogil=True)
-def _signs_kernel(S, T, s_raw, p, q, p_raw, out):
-    n, P = S.shape[1], S.shape[2]
-    KS = 3 if s_raw else S.shape[0]
-    KP = 3 if p_raw else p.shape[0]
-    a = np.empty(KS, np.int64)
-    b = np.empty(KS, np.int64)
-    c = np.empty(KP, np.int64)
-    d = np.empty(KP, np.int64)
-    acc = np.empty(KS + KP, np.int64)
-    # float filter (see ``signs``): |V - exact| <= (2 K + 3) u E (1 + 4 K u), K = max limbs
-    gam = 16.0 * (max(KS, KP) + 1) * U
-    exact = 0
-    for i in range(n):
-        for k in range(P + 1):
-            kk = k if k < P else P - 1
-            x = _float(S, i, kk, s_raw) * _float(p, 0, k, p_raw)
-            y = _float(T, i, kk, s_raw) * _float(q, 0, k, p_raw)
-            v = x + y
-            if abs(v) > gam * (abs(x) + abs(y)) and abs(v) < np.inf:
-                out[i, k] = 1 if v > 0 else -1
-                continue
-            na = _load(S, i, kk, s_raw, a)
-            _load(T, i, kk, s_raw, b)
-            nc = _load(p, 0, k, p_raw, c)
-            _load(q, 0, k, p_raw, d)
-            out[i, k] = _sign_exact(a, na, b, c, nc, d, acc)
-            exact += 1
-    return exact
+def _make_signs_kernel(s_raw: bool, p_raw: bool):
+    """The signs kernel with the representations fixed at compile time (the first pass then
+    compiles to straight-line, vectorised float code)."""
+
+    @njit(cache=False, nogil=True)
+    def kernel(S, T, p, q, out):
+        n, P = S.shape[1], S.shape[2]
+        KS = 3 if s_raw else S.shape[0]
+        KP = 3 if p_raw else p.shape[0]
+        # float filter (see ``signs``): |V - exact| <= (2 K + 3) u E (1 + 4 K u), K = max limbs
+        gam = 16.0 * (max(KS, KP) + 1) * U
+        for i in range(n):          # branch-free first pass; 2 marks "unsure" (nan, inf included)
+            for k in range(P + 1):
+                kk = min(k, P - 1)
+                x = _float(S, i, kk, s_raw) * _float(p, 0, k, p_raw)
+                y = _float(T, i, kk, s_raw) * _float(q, 0, k, p_raw)
+                v = x + y
+                e = gam * (abs(x) + abs(y))
+                out[i, k] = (v > e) - (v < -e) + 2 * ((abs(v) <= e) | (abs(v) == np.inf))
+        a = np.empty(KS, np.int64)
+        b = np.empty(KS, np.int64)
+        c = np.empty(KP, np.int64)
+        d = np.empty(KP, np.int64)
+        acc = np.empty(KS + KP, np.int64)
+        exact = 0
+        for i in range(n):
+            for k in range(P + 1):
+                if out[i, k] == 0 or out[i, k] == 1 or out[i, k] == -1:
+                    continue
+                kk = min(k, P - 1)
+                na = _load(S, i, kk, s_raw, a)
+                _load(T, i, kk, s_raw, b)
+                nc = _load(p, 0, k, p_raw, c)
+                _load(q, 0, k, p_raw, d)
+                out[i, k] = _sign_exact(a, na, b, c, nc, d, acc)
+                exact += 1
+        return exact
+
+    return kernel
+
+
+_SIGNS = {(s, p): _make_signs_kernel(s, p) for s in (False, True) for p in (False, True)}
 
 
 def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarray, p_raw: bool) -> np.ndarray:
@@ -130,19 +143,20 @@ def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarra
     """
     out = np.empty((S.shape[1], S.shape[2] + 1), dtype=np.int8)
     if S.shape[1] and S.shape[2]:
-        _signs_kernel(S, T, s_raw, p, q, p_raw, out)
+        _SIGNS[bool(s_raw), bool(p_raw)](S, T, p, q, out)
     return out
 
 
 @njit(cache=False, nogil=True)
 def _affine_kernel(indptr, idx, w, b, X, out):
     n_out, P = out.shape
-    for k in range(P):
-        for i in range(n_out):
-            acc = b[i]
-            for c in range(indptr[i], indptr[i + 1]):
-                acc += w[c] * X[idx[c], k]
-            out[i, k] = acc
+    for i in range(n_out):              # row by row: contiguous, vectorised passes over the pieces
+        for k in range(P):
+            out[i, k] = b[i]
+        for c in range(indptr[i], indptr[i + 1]):
+            j, wc = idx[c], w[c]
+            for k in range(P):
+                out[i, k] += wc * X[j, k]
 
 
 def affine(W: list, b: list, X: np.ndarray) -> np.ndarray:
@@ -260,11 +274,13 @@ def _expand_kernel(X, reps, active, out):
     for a in range(K):
         for i in range(n):
             j = 0
-            for k in range(P):
-                v = X[a, i, k]
-                for _ in range(reps[k]):
-                    out[a, i, j] = v if active[i, j] else 0
-                    j += 1
+            for k in range(P):          # (most pieces do not split: reps[k] = 1, branch-free)
+                v, r = X[a, i, k], reps[k]
+                out[a, i, j] = v * active[i, j]
+                if r > 1:
+                    for t in range(1, r):
+                        out[a, i, j + t] = v * active[i, j + t]
+                j += r
 
 
 def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray) -> np.ndarray:
