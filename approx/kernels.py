@@ -178,33 +178,39 @@ def affine(W: list, b: list, X: np.ndarray) -> np.ndarray:
 
 @njit(cache=False, nogil=True)
 def _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, acc):
-    n1, P, K = Xn.shape[0], out.shape[2], out.shape[0]
+    n1, K, P = Xn.shape[0], out.shape[0], out.shape[2]
     Kc, M, Kx = acc.shape[0], wl.shape[1], Xw.shape[0]
-    x = np.empty(max(Kx, 3), np.int64)
-    for k in range(P):
-        for i in range(out.shape[1]):
-            for a in range(Kc):
-                acc[a] = bl[i, a] if a < bl.shape[1] else 0
-            for c in range(indptr[i], indptr[i + 1]):
-                j = idx[c]
-                if j < n1:                # int64 input: three limbs, as in ``_load``
-                    v = Xn[j, k]
-                    x[0], x[1], x[2] = v & MASK, (v >> B) & MASK, v >> (2 * B)
-                    nx = 3
+    for i in range(out.shape[1]):       # row by row, each limb plane a contiguous pass over the pieces
+        for a in range(Kc):
+            v = bl[i, a] if a < bl.shape[1] else 0
+            for k in range(P):
+                acc[a, k] = v
+        for c in range(indptr[i], indptr[i + 1]):
+            j = idx[c]
+            for m in range(M):
+                wm = wl[c, m]
+                if wm == 0:
+                    continue
+                if j < n1:              # int64 input: its three limbs, as in ``_load``
+                    for k in range(P):
+                        v = Xn[j, k]
+                        acc[m, k] += wm * (v & MASK)
+                        acc[m + 1, k] += wm * ((v >> B) & MASK)
+                        acc[m + 2, k] += wm * (v >> (2 * B))
                 else:
-                    nx = _load(Xw, j - n1, k, False, x)
-                for m in range(M):
-                    wm = wl[c, m]
-                    if wm != 0:
-                        for a in range(nx):
-                            acc[a + m] += wm * x[a]
-            for a in range(Kc - 1):
-                acc[a + 1] += acc[a] >> B
-                acc[a] &= MASK
-            for a in range(K - 1):
-                out[a, i, k] = acc[a]
-            # the value fits K limbs, so the limbs above K - 1 are a sign fill (0.. or MASK.., -1)
-            out[K - 1, i, k] = acc[K - 1] - (1 << B) if acc[Kc - 1] < 0 else acc[K - 1]
+                    for a in range(Kx):
+                        for k in range(P):
+                            acc[a + m, k] += wm * Xw[a, j - n1, k]
+        for a in range(Kc - 1):
+            for k in range(P):
+                acc[a + 1, k] += acc[a, k] >> B
+                acc[a, k] &= MASK
+        for a in range(K - 1):
+            for k in range(P):
+                out[a, i, k] = acc[a, k]
+        # the value fits K limbs, so the limbs above K - 1 are a sign fill (0.. or MASK.., -1)
+        for k in range(P):
+            out[K - 1, i, k] = acc[K - 1, k] - (1 << B) if acc[Kc - 1, k] < 0 else acc[K - 1, k]
 
 
 def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int) -> np.ndarray:
@@ -230,7 +236,7 @@ def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int) -> np.
     bl = np.array([int_limbs(v, M) for v in b], dtype=np.int64).reshape(len(W), M)
     Kc = max(K, max(Xw.shape[0], 3) + M, M) + 1
     out = np.empty((K, len(W), Xn.shape[1]), dtype=np.int64)
-    _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, np.empty(Kc, np.int64))
+    _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, np.empty((Kc, Xn.shape[1]), np.int64))
     return out
 
 
