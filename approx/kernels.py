@@ -241,6 +241,51 @@ def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int) -> np.
 
 
 @njit(cache=False, nogil=True)
+def _crossings_kernel(sg, ci, ck):
+    n, P = sg.shape[0], sg.shape[1] - 1
+    t = 0
+    for i in range(n):
+        for k in range(P):
+            if sg[i, k] * sg[i, k + 1] < 0:
+                if t < len(ci):
+                    ci[t], ck[t] = i, k
+                t += 1
+    return t
+
+
+def crossings(sg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, pieces) where the signs sg (int8, (rows, P + 1)) at a piece's two ends are opposite,
+    in row-major order (as ``np.nonzero``).
+
+    >>> [v.tolist() for v in crossings(np.array([[1, -1, -1], [0, 1, -1]], dtype=np.int8))]
+    [[0, 1], [0, 1]]
+    """
+    empty = np.empty(0, np.int64)
+    n = _crossings_kernel(sg, empty, empty)
+    ci, ck = np.empty(n, np.int64), np.empty(n, np.int64)
+    _crossings_kernel(sg, ci, ck)
+    return ci, ck
+
+
+@njit(cache=False, nogil=True)
+def _same_kernel(X, same):
+    K, n, P = X.shape
+    for a in range(K):
+        for i in range(n):
+            for k in range(P - 1):
+                same[k] &= X[a, i, k + 1] == X[a, i, k]
+
+
+def same_next(X: np.ndarray, same: np.ndarray) -> None:
+    """same[k] &= (column k + 1 of X equals column k in every row and limb), X of shape (K, rows, P).
+
+    >>> same = np.ones(2, dtype=bool); same_next(np.array([[[1, 1, 2]]]), same); same.tolist()
+    [True, False]
+    """
+    _same_kernel(X, same)
+
+
+@njit(cache=False, nogil=True)
 def _active_kernel(sg, m, cstart, cci, cpos, out):
     n, P = sg.shape[0], m.shape[0]
     j0 = 0

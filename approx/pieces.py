@@ -549,10 +549,10 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
     rows = [b[0].shape[-2] for b in blocks]
     P = blocks[0][0].shape[-1]
     sg = np.concatenate([_block_signs(S, T, p, q, stats) for S, T in blocks], axis=0)
-    sL, sR = sg[:, :-1], sg[:, 1:]
-    ci, ck = np.nonzero((sL.astype(np.int16) * sR) < 0)
+    ci, ck = kernels.crossings(sg)
     offs = np.cumsum([0] + rows)
     if len(ck) == 0:
+        sL, sR = sg[:, :-1], sg[:, 1:]
         default = (sL > 0) | ((sL == 0) & (sR > 0))
         return [(S * default[a:b], T * default[a:b]) for (S, T), a, b in zip(blocks, offs, offs[1:])], p, q
     parts = []
@@ -623,8 +623,11 @@ def _merge(blocks, p, q):
         return blocks, p, q
     same = np.ones(p.shape[-1] - 2, dtype=bool)
     for S, T in blocks:
-        axes = tuple(range(S.ndim - 1))
-        same &= ((S[..., 1:] == S[..., :-1]) & (T[..., 1:] == T[..., :-1])).all(axis=axes)
+        if _is_obj((S, T)):
+            same &= ((S[:, 1:] == S[:, :-1]) & (T[:, 1:] == T[:, :-1])).all(axis=0)
+        else:
+            for X in (S, T):
+                kernels.same_next(X if _wide(X) else X[None], same)
     if not same.any():
         return blocks, p, q
     keep_piece = np.concatenate([[True], ~same])

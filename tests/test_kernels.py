@@ -100,6 +100,8 @@ def test_active_and_expand_follow_the_definition(case, K, data):
                     row.append(bool(sg[i, k] > 0 or (sg[i, k] == 0 and sg[i, k + 1] > 0)))
         want.append(row)
     assert act.tolist() == want
+    assert [v.tolist() for v in kernels.crossings(sg)] == [v.tolist() for v in
+                                                           np.nonzero(sg[:, :-1].astype(int) * sg[:, 1:] < 0)]
     X = np.array(data.draw(st.lists(st.lists(st.lists(int63, min_size=P, max_size=P), min_size=n, max_size=n),
                                     min_size=K, max_size=K)), dtype=np.int64)
     assert (kernels.expand(X, m + 1, act) == np.repeat(X, m + 1, axis=-1) * act).all()
@@ -118,3 +120,14 @@ def test_reduce_pow2_is_exact(extra, fracs):
         assert Fraction(a, b) == Fraction(x, y) and b > 0
         assert (a % 2 == 1) or (b % 2 == 1)              # no common factor 2 left
         assert (x // a if a else y // b) & ((x // a if a else y // b) - 1) == 0   # divided by a power of two
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(2, 8), st.data())
+def test_same_next_compares_neighbouring_columns(K, n, P, data):
+    X = np.array(data.draw(st.lists(st.integers(-2, 2), min_size=K * n * P, max_size=K * n * P)),
+                 dtype=np.int64).reshape(K, n, P)
+    start = np.array(data.draw(st.lists(st.booleans(), min_size=P - 1, max_size=P - 1)), dtype=bool)
+    same = start.copy()
+    kernels.same_next(X, same)
+    assert same.tolist() == [bool(start[k]) and (X[:, :, k + 1] == X[:, :, k]).all() for k in range(P - 1)]
