@@ -402,3 +402,47 @@ def reduce_pow2(P: np.ndarray, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     _reduce_pow2_kernel(P, Q)
     return P, Q
+
+
+@njit(cache=False, nogil=True)
+def _shift_rows_kernel(X, sh):
+    for i in range(X.shape[1]):
+        if sh[i]:
+            Xi = X[:, i, :]
+            for j in range(Xi.shape[1]):
+                _shift_kernel(Xi, j, sh[i])
+
+
+def shift_rows(X: np.ndarray, sh: np.ndarray) -> np.ndarray:
+    """Row i of the canonical limbs X (K, rows, P) divided by 2^sh[i], in place (caller: every
+    value of the row divisible by it; exact shifts as ``reduce_pow2``).
+
+    >>> from approx import limbs
+    >>> X = limbs.split(np.array([[-(2 ** 62), 3 * 2 ** 50], [5, 7]]), 4)
+    >>> limbs.to_object(shift_rows(X, np.array([50, 0]))).tolist()
+    [[-4096, 3], [5, 7]]
+    """
+    _shift_rows_kernel(X, sh.astype(np.int64))
+    return X
+
+
+@njit(cache=False, nogil=True)
+def _absmax_kernel(X, out):
+    for i in range(X.shape[1]):
+        m = 0.0
+        for k in range(X.shape[2]):
+            m = max(m, abs(_float(X, i, k, False)))
+        out[i] = m
+
+
+def absmax_rows(X: np.ndarray) -> np.ndarray:
+    """Per row, an upper bound of max |value| of the canonical limbs X (K, rows, P): the float
+    maximum (each within a relative K u (1 + u)^(2K), see ``_float``) times 1 + 2^-40.
+
+    >>> from approx import limbs
+    >>> absmax_rows(limbs.split(np.array([[-(2 ** 62), 3], [0, 0]]), 3)).tolist() == [2.0 ** 62 * (1 + 2.0 ** -40), 0.0]
+    True
+    """
+    out = np.empty(X.shape[1])
+    _absmax_kernel(X, out)
+    return out * (1 + 2.0 ** -40)

@@ -147,19 +147,6 @@ def lincomb(terms: list, base: np.ndarray | None, K: int) -> np.ndarray:
     return resize(carry(Y), K)
 
 
-def shift_right(X: np.ndarray, s: int) -> np.ndarray:
-    """Canonical limbs of X / 2^s for values divisible by 2^s (exact)."""
-    d, t = divmod(s, B)
-    if d >= X.shape[0]:
-        return np.zeros((1,) + X.shape[1:], dtype=np.int64)
-    X = X[d:]
-    if t == 0:
-        return X.copy()
-    Y = X >> t
-    Y[:-1] += (X[1:] & ((1 << t) - 1)) << (B - t)
-    return Y
-
-
 def low_zero_bits(X: np.ndarray, cap: int) -> int:
     """min(cap, trailing zero bits common to all values of X) (canonical limbs)."""
     for k in range(X.shape[0]):

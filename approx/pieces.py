@@ -153,8 +153,8 @@ def _absmax(a: np.ndarray, axis=None):
     if a.size == 0:
         return 0.0 if axis is None else np.zeros(a.shape[0])
     if _wide(a):               # limbs: float values within a relative 2^-50, so a 2^-40 margin covers them
-        m = np.abs(limbs.to_float(a)).max(axis=axis)
-        return m * (1 + 2.0 ** -40)
+        m = kernels.absmax_rows(a)
+        return m if axis is not None else float(m.max())
     if a.dtype != object:
         return np.maximum(a.max(axis=axis), -a.min(axis=axis)).astype(np.float64)
     if axis is None:
@@ -213,17 +213,16 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
 
 def _gcd_rows_limbs(S, T, D, rows) -> tuple:
     """``_gcd_rows`` for limbs and power-of-two denominators: exact shifts by the common trailing zeros."""
-    K = S.shape[0]
-    S, T, D = S.copy(), T.copy(), [int(d) for d in D]
+    D, sh = [int(d) for d in D], np.zeros(S.shape[1], dtype=np.int64)
     for i in range(S.shape[1]):
         if D[i] == 1 or (rows is not None and not rows[i]):
             continue
         cap = D[i].bit_length() - 1
-        sh = min(limbs.low_zero_bits(S[:, i], cap), limbs.low_zero_bits(T[:, i], cap))
-        if sh:
-            S[:, i] = limbs.resize(limbs.shift_right(S[:, i], sh), K)
-            T[:, i] = limbs.resize(limbs.shift_right(T[:, i], sh), K)
-            D[i] >>= sh
+        sh[i] = min(limbs.low_zero_bits(S[:, i], cap), limbs.low_zero_bits(T[:, i], cap))
+        D[i] >>= int(sh[i])
+    if sh.any():             # (S, T are this layer's own arrays: changed in place)
+        kernels.shift_rows(S, sh)
+        kernels.shift_rows(T, sh)
     return S, T, D
 
 
@@ -251,7 +250,7 @@ def _narrow_blocks(blocks, order):
         return blocks, order
     Sw, Tw = blocks[-1]
     n1 = len(order) - Sw.shape[1]
-    fit = [limbs.fits_int64(Sw[:, i]) and limbs.fits_int64(Tw[:, i]) for i in range(Sw.shape[1])]
+    fit = (np.maximum(kernels.absmax_rows(Sw), kernels.absmax_rows(Tw)) < 2.0 ** 60).tolist()   # as limbs.fits_int64
     if not any(fit) or (len(blocks) > 1 and _is_obj(blocks[0])):
         return blocks, order
     idx = [i for i, f in enumerate(fit) if f]
