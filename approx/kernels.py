@@ -406,11 +406,22 @@ def reduce_pow2(P: np.ndarray, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=False, nogil=True)
 def _shift_rows_kernel(X, sh):
-    for i in range(X.shape[1]):
-        if sh[i]:
-            Xi = X[:, i, :]
-            for j in range(Xi.shape[1]):
-                _shift_kernel(Xi, j, sh[i])
+    K, P = X.shape[0], X.shape[2]
+    for i in range(X.shape[1]):         # as ``_shift_kernel``, a limb plane at a time (vectorised)
+        if sh[i] == 0:
+            continue
+        d, t = sh[i] // B, sh[i] % B
+        for a in range(K):              # plane a reads planes a + d, a + d + 1 >= a: not yet written
+            src = a + d
+            for k in range(P):
+                v = X[src, i, k] >> t if src < K else 0
+                if src + 1 < K and t:
+                    v += (X[src + 1, i, k] & ((1 << t) - 1)) << (B - t)
+                X[a, i, k] = v
+        for a in range(K - 1):
+            for k in range(P):
+                X[a + 1, i, k] += X[a, i, k] >> B
+                X[a, i, k] &= MASK
 
 
 def shift_rows(X: np.ndarray, sh: np.ndarray) -> np.ndarray:

@@ -551,9 +551,8 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
     ci, ck = kernels.crossings(sg)
     offs = np.cumsum([0] + rows)
     if len(ck) == 0:
-        sL, sR = sg[:, :-1], sg[:, 1:]
-        default = (sL > 0) | ((sL == 0) & (sR > 0))
-        return [(S * default[a:b], T * default[a:b]) for (S, T), a, b in zip(blocks, offs, offs[1:])], p, q
+        m = np.zeros(P, dtype=np.int64)
+        return _apply(blocks, offs, m, kernels.active(sg, m, ci, ck, ci)), p, q
     parts = []
     for (S, T), a, b in zip(blocks, offs, offs[1:]):
         sel = (ci >= a) & (ci < b)
@@ -573,18 +572,7 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
         raise TooManyPieces(P2, max_pieces)
     start = np.arange(P) + np.concatenate([[0], np.cumsum(m)[:-1]])
     # crossing neuron ci on piece ck: subpieces 0..pos lie left of its root (sign sL), the rest right (sR)
-    active = kernels.active(sg, m, ci, ck, pos)
-    out = []
-    for (S, T), a, b in zip(blocks, offs, offs[1:]):
-        act = active[a:b]
-        if S.dtype == object:
-            S2, T2 = np.repeat(S, m + 1, axis=-1), np.repeat(T, m + 1, axis=-1)
-            S2[~act] = 0
-            T2[~act] = 0
-            out.append((S2, T2))
-        else:
-            S2, T2 = (kernels.expand(X if _wide(X) else X[None], m + 1, act) for X in (S, T))
-            out.append((S2, T2) if _wide(S) else (S2[0], T2[0]))
+    out = _apply(blocks, offs, m, kernels.active(sg, m, ci, ck, pos))
     p, q, rp, rq = _alike(p, q, rp, rq)
     p2 = np.empty(p.shape[:-1] + (P2 + 1,), dtype=p.dtype)
     q2 = np.empty_like(p2)
@@ -593,6 +581,22 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
     dest = start[ck[new]] + 1 + pos[new]
     p2[..., dest], q2[..., dest] = rp[..., new], rq[..., new]
     return out, p2, q2
+
+
+def _apply(blocks, offs, m, active):
+    """The blocks' rows on the new pieces (piece k repeated m[k] + 1 times), zero where not active."""
+    out = []
+    for (S, T), a, b in zip(blocks, offs, offs[1:]):
+        act = active[a:b]
+        if S.dtype == object or T.dtype == object:
+            S2, T2 = np.repeat(_obj(S), m + 1, axis=-1), np.repeat(_obj(T), m + 1, axis=-1)
+            S2[~act] = 0
+            T2[~act] = 0
+            out.append((S2, T2))
+        else:
+            S2, T2 = (kernels.expand(X if _wide(X) else X[None], m + 1, act) for X in (S, T))
+            out.append((S2, T2) if _wide(S) else (S2[0], T2[0]))
+    return out
 
 
 def _reduced(rp, rq):
