@@ -745,9 +745,27 @@ def _parts(exc: TooManyPieces, net, chunk: int) -> list[_State]:
     return [_start(net, (a + (b - a) * Fraction(j, k), a + (b - a) * Fraction(j + 1, k))) for j in range(k)]
 
 
-def propagate_cover(net, interval, chunk: int | None = None):
+def iter_cover(net, interval, chunk: int | None = None):
+    """``propagate_cover`` one ``Pieces`` at a time (memory: one chunk, not the whole cover).
+
+    >>> from approx.relu_approx import square_net
+    >>> sum(pc.count for pc in iter_cover(square_net(6), (0, 1), chunk=16))
+    64
+    """
+    if chunk is None:           # about 2^22 (neuron, piece) entries per array
+        chunk = max(64, (1 << 22) // max(L.shape[0] for L in net.layers))
+    todo = [_start(net, interval)]
+    while todo:                 # depth first, parts pushed last first: in order
+        st = todo.pop()
+        try:
+            yield _run(net, st, True, chunk)
+        except TooManyPieces as exc:
+            todo += _parts(exc, net, chunk)[::-1]
+
+
+def propagate_cover(net, interval, chunk: int | None = None) -> list[Pieces]:
     """Exact pieces of ``net`` on ``interval`` as a list of ``Pieces`` on consecutive
-    sub-intervals of at most ``chunk`` pieces each (bounded memory).  A layer that would exceed
+    sub-intervals of at most ``chunk`` pieces each (bounded arrays).  A layer that would exceed
     ``chunk`` hands its input pieces on in runs (no layer is computed twice); the sub-interval
     ends are breakpoints of the list but not necessarily of the network.
 
@@ -755,13 +773,4 @@ def propagate_cover(net, interval, chunk: int | None = None):
     >>> [pc.count for pc in propagate_cover(square_net(6), (0, 1), chunk=16)]
     [16, 16, 16, 16]
     """
-    if chunk is None:           # about 2^22 (neuron, piece) entries per array
-        chunk = max(64, (1 << 22) // max(L.shape[0] for L in net.layers))
-    todo, out = [_start(net, interval)], []
-    while todo:                 # depth first, parts pushed last first: ``out`` is in order
-        st = todo.pop()
-        try:
-            out.append(_run(net, st, True, chunk))
-        except TooManyPieces as exc:
-            todo += _parts(exc, net, chunk)[::-1]
-    return out
+    return list(iter_cover(net, interval, chunk))
