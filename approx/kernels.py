@@ -91,14 +91,14 @@ def _make_signs_kernel(s_raw: bool, p_raw: bool):
         KP = 3 if p_raw else p.shape[0]
         # float filter (see ``signs``): |V - exact| <= (2 K + 3) u E (1 + 4 K u), K = max limbs
         gam = 16.0 * (max(KS, KP) + 1) * U
-        for i in range(n):          # branch-free first pass; 2 marks "unsure" (nan, inf included)
+        for i in range(n):          # branch-free first pass; 2 or 3 mark "unsure" (e = inf: overflow, nan)
             for k in range(P + 1):
                 kk = min(k, P - 1)
                 x = _float(S, i, kk, s_raw) * _float(p, 0, k, p_raw)
                 y = _float(T, i, kk, s_raw) * _float(q, 0, k, p_raw)
                 v = x + y
                 e = gam * (abs(x) + abs(y))
-                out[i, k] = (v > e) - (v < -e) + 2 * ((abs(v) <= e) | (abs(v) == np.inf))
+                out[i, k] = (v > e) - (v < -e) + 2 * ((abs(v) <= e) | (abs(v) == np.inf) | (e == np.inf))
         a = np.empty(KS, np.int64)
         b = np.empty(KS, np.int64)
         c = np.empty(KP, np.int64)
@@ -135,7 +135,7 @@ def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarra
     and the three roundings of V = fl(fl(x~S x~p) + fl(x~T x~q)) add at most 3 u E (1 + u):
     |V - (S p + T q)| <= (2 K + 3) u E (1 + 4 K u).  The kernel trusts sign(V) when
     |V| > 16 (K + 1) u E~ (E~: E computed in float, within a relative 2u; far more than the bound;
-    inf and nan fail the test).  Every other sign, zeros included, is exact on limbs.
+    an overflow, V or E~ infinite or V = inf - inf = nan, fails the test).  Every other sign, zeros included, is exact on limbs.
 
     >>> signs(np.array([[[1, 1]]]), np.array([[[0, 0]]]), True, np.array([[[-1, 0, 5]]]),
     ...       np.array([[[1, 1, 1]]]), True).tolist()

@@ -54,6 +54,8 @@ def _as_kernel_input(values, raw, K):
           [2 ** 61 + 1, 3, -(2 ** 63)]))
 @example((False, 5, [2 ** 100 + 1, -(2 ** 110)], [-(2 ** 100) - 1, 2 ** 110], False, 4, [2 ** 90, 7, 1],
           [2 ** 90, 7, 1]))
+@example((False, 50, [2 ** 1100, 2 ** 1100], [-(2 ** 1100), -(2 ** 1100) + 1], True, 1, [2 ** 10, 1, 0],
+          [2 ** 10, 1, 0]))                   # products beyond float64's range (inf - inf = nan): exact
 def test_signs_are_exact(case):
     s_raw, Ks, S, T, p_raw, Kp, p, q = case
     n = len(S)
