@@ -18,21 +18,23 @@ roots, whether two neighbouring pieces carry the same form) is exact:
 
 * integers are int64 numpy arrays while a bound computed beforehand shows
   that no entry can exceed 2^62; a row whose bound is larger runs on base-2^24
-  limbs (``approx.limbs``: exact int64 limb arithmetic, vectorised), in a
-  second block of rows, and goes back to int64 as soon as it fits again, so the
-  other rows of the layer stay int64; Python integers in object arrays remain
-  only for what limbs do not cover (breakpoints beyond int64, non-dyadic
+  limbs (``approx.limbs``: exact int64 limb arithmetic), in a second block of
+  rows, and goes back to int64 as soon as it fits again, so the other rows of
+  the layer stay int64; breakpoints beyond int64 are limbs too; Python integers
+  in object arrays remain only for what limbs do not cover (non-dyadic
   denominators of limb rows, bounds beyond float64's range); per-neuron
   denominators are reduced by the gcd over all pieces after every layer (a
   shift by the common trailing zeros for power-of-two denominators), and new
-  breakpoints are kept in lowest terms, which keeps the integers short;
-* the sign of S p + T q (a form at a breakpoint) is computed exactly in int64
-  for rows where |S| |p| + |T| |q| < 2^61 from the maxima, exactly on limbs for
-  limb rows, and otherwise read from float64 only when |float value| exceeds a
-  proved bound 8u (|S p| + |T q|) on its rounding error (u = 2^-53); every
-  other sign, zeros included, is computed exactly (int64 limb products, or
-  Python integers).  Root order within a piece: the same filter, exact
-  comparison of fractions otherwise.
+  breakpoints are kept in lowest terms (on limbs: reduced by their common power
+  of two), which keeps the integers short;
+* the per-piece work on int64 and limb arrays (affine layers, the signs of
+  S p + T q at the breakpoints, crossings, ReLU masks, merges, shifts) runs in
+  compiled kernels (``approx.kernels``, numba), each with its no-overflow bound
+  in its docstring; a sign there is read from float64 only when |float value|
+  exceeds a proved bound on its rounding error, every other sign, zeros
+  included, is computed exactly on limbs; with Python integers the same filter
+  (8u (|S p| + |T q|), u = 2^-53) and exact integers otherwise.  Root order
+  within a piece: a float filter, exact comparison of fractions otherwise.
 
 Weights may be any rationals (the denominators D are least common multiples,
 not powers of two); dyadic weights, the usual case, keep D a power of two.
@@ -45,7 +47,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from approx import limbs, kernels
+from approx import kernels, limbs
 from approx.act import to_fraction
 
 LIMIT = 2 ** 62          # int64 entries stay below this in magnitude
