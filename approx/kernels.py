@@ -91,11 +91,15 @@ def _make_signs_kernel(s_raw: bool, p_raw: bool):
         KP = 3 if p_raw else p.shape[0]
         # float filter (see ``signs``): |V - exact| <= (2 K + 3) u E (1 + 4 K u), K = max limbs
         gam = 16.0 * (max(KS, KP) + 1) * U
+        m = 1 if p_raw else P + 1   # limb points: their floats once for all rows
+        pf, qf = np.empty(m), np.empty(m)
+        for k in range(m if not p_raw else 0):
+            pf[k], qf[k] = _float(p, 0, k, False), _float(q, 0, k, False)
         for i in range(n):          # branch-free first pass; 2 or 3 mark "unsure" (e = inf: overflow, nan)
             for k in range(P + 1):
                 kk = min(k, P - 1)
-                x = _float(S, i, kk, s_raw) * _float(p, 0, k, p_raw)
-                y = _float(T, i, kk, s_raw) * _float(q, 0, k, p_raw)
+                x = _float(S, i, kk, s_raw) * (float(p[0, 0, k]) if p_raw else pf[k])
+                y = _float(T, i, kk, s_raw) * (float(q[0, 0, k]) if p_raw else qf[k])
                 v = x + y
                 e = gam * (abs(x) + abs(y))
                 out[i, k] = (v > e) - (v < -e) + 2 * ((abs(v) <= e) | (abs(v) == np.inf) | (e == np.inf))
