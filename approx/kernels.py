@@ -26,6 +26,11 @@ U = 2.0 ** -53
 TWO_B = float(1 << B)
 
 
+def _c(X: np.ndarray) -> np.ndarray:
+    """C-contiguous (a copy only for a strided view): one compiled signature per kernel."""
+    return np.ascontiguousarray(X)
+
+
 @njit(cache=False, nogil=True, inline="always")
 def _load(X, i, k, raw, out):
     """Canonical limbs of entry (i, k) of X into ``out``; returns their count (3 for raw int64:
@@ -147,7 +152,7 @@ def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarra
     """
     out = np.empty((S.shape[1], S.shape[2] + 1), dtype=np.int8)
     if S.shape[1] and S.shape[2]:
-        _SIGNS[bool(s_raw), bool(p_raw)](S, T, p, q, out)
+        _SIGNS[bool(s_raw), bool(p_raw)](*(_c(x) for x in (S, T, p, q)), out)
     return out
 
 
@@ -176,7 +181,7 @@ def affine(W: list, b: list, X: np.ndarray) -> np.ndarray:
     idx = np.array([j for row in W for j, _ in row], dtype=np.int64)
     w = np.array([v for row in W for _, v in row], dtype=np.int64)
     out = np.empty((len(W), X.shape[1]), dtype=np.int64)
-    _affine_kernel(indptr, idx, w, np.asarray(b, dtype=np.int64), X, out)
+    _affine_kernel(indptr, idx, w, np.asarray(b, dtype=np.int64), _c(X), out)
     return out
 
 
@@ -240,7 +245,7 @@ def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int) -> np.
     bl = np.array([int_limbs(v, M) for v in b], dtype=np.int64).reshape(len(W), M)
     Kc = max(K, max(Xw.shape[0], 3) + M, M) + 1
     out = np.empty((K, len(W), Xn.shape[1]), dtype=np.int64)
-    _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, np.empty((Kc, Xn.shape[1]), np.int64))
+    _wide_affine_kernel(indptr, idx, wl, bl, _c(Xn), _c(Xw), out, np.empty((Kc, Xn.shape[1]), np.int64))
     return out
 
 
@@ -265,6 +270,7 @@ def crossings(sg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     [[0, 1], [0, 1]]
     """
     empty = np.empty(0, np.int64)
+    sg = _c(sg)
     n = _crossings_kernel(sg, empty, empty)
     ci, ck = np.empty(n, np.int64), np.empty(n, np.int64)
     _crossings_kernel(sg, ci, ck)
@@ -286,7 +292,7 @@ def same_next(X: np.ndarray, same: np.ndarray) -> None:
     >>> same = np.ones(2, dtype=bool); same_next(np.array([[[1, 1, 2]]]), same); same.tolist()
     [True, False]
     """
-    _same_kernel(X, same)
+    _same_kernel(_c(X), same)
 
 
 @njit(cache=False, nogil=True)
@@ -319,7 +325,7 @@ def active(sg: np.ndarray, m: np.ndarray, ci: np.ndarray, ck: np.ndarray, pos: n
     """
     out = np.empty((sg.shape[0], int(m.sum()) + len(m)), dtype=np.bool_)
     cstart = np.searchsorted(ck, np.arange(len(m) + 1))
-    _active_kernel(sg, m.astype(np.int64), cstart, ci.astype(np.int64), pos.astype(np.int64), out)
+    _active_kernel(_c(sg), m.astype(np.int64), cstart, ci.astype(np.int64), pos.astype(np.int64), out)
     return out
 
 
@@ -346,7 +352,7 @@ def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray) -> np.ndarray:
     [[[5, 0, -7]]]
     """
     out = np.empty(X.shape[:2] + (int(reps.sum()),), dtype=np.int64)
-    _expand_kernel(X, reps.astype(np.int64), active, out)
+    _expand_kernel(_c(X), reps.astype(np.int64), _c(active), out)
     return out
 
 
@@ -459,5 +465,5 @@ def absmax_rows(X: np.ndarray) -> np.ndarray:
     True
     """
     out = np.empty(X.shape[1])
-    _absmax_kernel(X, out)
+    _absmax_kernel(_c(X), out)
     return out * (1 + 2.0 ** -40)
