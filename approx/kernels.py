@@ -170,7 +170,7 @@ def _affine_kernel(indptr, idx, w, b, X, out):
 
 def affine(W: list, b: list, X: np.ndarray) -> np.ndarray:
     """W X + b (b per row, broadcast over columns) for int64 X (n_in, P) and sparse integer rows
-    W = [[(j, w), ...], ...], in one pass over the columns.  Exact (no int64 overflow) when the
+    W = [[(j, w), ...], ...], row by row.  Exact (no int64 overflow) when the
     caller has bounded every row: |b_i| + sum_j |w_ij| max_k |X_jk| < 2^63 (``approx.pieces``
     asks < 2^61 of a float bound): every partial sum and product is below it.
 
@@ -225,10 +225,11 @@ def _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, acc):
 def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int) -> np.ndarray:
     """Canonical limbs (K, len(W), P) of W X + b, X the rows of int64 Xn (n1, P) then of the limbs
     Xw (Kx, n2, P), W = [[(j, w), ...], ...] and b Python integers of any size (caller: K limbs
-    cover every value).  Per piece one limb convolution: weight limbs (M of them, each below
-    2^23 in magnitude: M is sized so) times input limbs (below 2^24) are below 2^47, and each of
-    the Kc accumulator positions sums at most one bias limb and (weights) min(M, Kx) products,
-    far below 2^63 for the few weights of a row; then one canonical carry.
+    cover every value).  Row by row, a limb convolution over whole limb planes: weight limbs
+    (M of them, canonical, below 2^24 in magnitude) times input limbs (below 2^24) are below
+    2^48, and each accumulator position sums one bias limb and at most min(M, Kx) products per
+    weight: below 2^62 for rows of fewer than 2^13 / min(M, Kx) weights (checked); then one
+    canonical carry.
 
     >>> from approx import limbs
     >>> X = wide_affine([[(0, 2 ** 70), (1, -1)]], [3], np.array([[5]]), limbs.split(np.array([[2 ** 62]]), 3), 5)
@@ -243,6 +244,8 @@ def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int) -> np.
     idx = np.array([j for row in W for j, _ in row], dtype=np.int64)
     wl = np.array([int_limbs(v, M) for row in W for _, v in row], dtype=np.int64).reshape(nnz, M)
     bl = np.array([int_limbs(v, M) for v in b], dtype=np.int64).reshape(len(W), M)
+    if max(map(len, W), default=0) * min(M, max(Xw.shape[0], 3)) >= 2 ** 13:
+        raise ValueError("wide_affine: a row with too many weights for the int64 accumulator bound")
     Kc = max(K, max(Xw.shape[0], 3) + M, M) + 1
     out = np.empty((K, len(W), Xn.shape[1]), dtype=np.int64)
     _wide_affine_kernel(indptr, idx, wl, bl, _c(Xn), _c(Xw), out, np.empty((Kc, Xn.shape[1]), np.int64))
