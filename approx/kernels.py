@@ -144,7 +144,8 @@ def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarra
     and the three roundings of V = fl(fl(x~S x~p) + fl(x~T x~q)) add at most 3 u E (1 + u):
     |V - (S p + T q)| <= (2 K + 3) u E (1 + 4 K u).  The kernel trusts sign(V) when
     |V| > 16 (K + 1) u E~ (E~: E computed in float, within a relative 2u; far more than the bound;
-    an overflow, V or E~ infinite or V = inf - inf = nan, fails the test).  Every other sign, zeros included, is exact on limbs.
+    an overflow, V or E~ infinite or V = inf - inf = nan, fails the test).  Every other sign,
+    zeros included, is exact on limbs.
 
     >>> signs(np.array([[[1, 1]]]), np.array([[[0, 0]]]), True, np.array([[[-1, 0, 5]]]),
     ...       np.array([[[1, 1, 1]]]), True).tolist()

@@ -124,29 +124,6 @@ def matmul(W: list[list[tuple[int, int]]], X: np.ndarray, bias: list[int] | None
     return resize(carry(Y), K)
 
 
-def lincomb(terms: list, base: np.ndarray | None, K: int) -> np.ndarray:
-    """Canonical limbs (K, P) of base + sum w X over ``terms`` [(w, X)], Python integer weights w and
-    canonical limb arrays X (Kx, P); ``base``: an int64 array or None (caller: K covers the values).
-
-    >>> X = split(np.array([2 ** 60, -3]), 3)
-    >>> to_object(lincomb([(2 ** 30, X), (-1, X)], np.array([1, 1]), 5)).tolist()
-    [1237940038132458770292277249, -3221225468]
-    """
-    P = base.shape[-1] if base is not None else terms[0][1].shape[-1]
-    M = max([1] + [(abs(w).bit_length() + B) // B for w, _ in terms])
-    Kc = max([K, 3] + [X.shape[0] + M for _, X in terms]) + 1
-    Y = np.zeros((Kc, P), dtype=np.int64)
-    if base is not None:
-        Y[:3] = split(base, 3)
-    for w, X in terms:
-        for m, wm in enumerate(int_limbs(w, M)):
-            if wm == 1:
-                Y[m:m + X.shape[0]] += X
-            elif wm:
-                Y[m:m + X.shape[0]] += X * wm
-    return resize(carry(Y), K)
-
-
 def low_zero_bits(X: np.ndarray, cap: int) -> int:
     """min(cap, trailing zero bits common to all values of X) (canonical limbs)."""
     for k in range(X.shape[0]):

@@ -391,7 +391,8 @@ def _affine_blocks(W, B, blocks, order, limbs_ok: bool):
     if wi:
         K = limbs.limbs_for(math.frexp(top)[1] + 1)
         Ww = [Wp[i] for i in wi]
-        out.append((kernels.wide_affine(Ww, [0] * len(wi), Sn, Sw, K), kernels.wide_affine(Ww, [B[i] for i in wi], Tn, Tw, K)))
+        out.append((kernels.wide_affine(Ww, [0] * len(wi), Sn, Sw, K),
+                    kernels.wide_affine(Ww, [B[i] for i in wi], Tn, Tw, K)))
         new_order += wi
     return out, new_order, True, [rb[i] >= REDUCE for i in new_order]
 
