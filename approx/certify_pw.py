@@ -27,7 +27,7 @@ from fractions import Fraction
 import numpy as np
 
 from approx.act import to_fraction
-from approx.pieces import _fl, propagate_cover, to_float
+from approx.pieces import _fl, iter_cover, to_float
 
 U = 2.0 ** -53
 MAX_SPLITS = 40
@@ -196,7 +196,7 @@ def sup_error_pieces(net, target, interval, tol: float = 1e-4, chunk: int | None
         if not plo < phi:
             continue
         coeffs = [to_fraction(v) for v in coeffs]
-        for pc in propagate_cover(net, (plo, phi), chunk):
+        for pc in iter_cover(net, (plo, phi), chunk):
             b, owner, centre, radius, vertex = _piece_bounds(pc, coeffs, tol)
             ub = max(ub, float(b.max()))
             a, x = _attained(coeffs, pc, b, owner, centre, radius, vertex, top=4)

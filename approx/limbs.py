@@ -5,11 +5,12 @@ canonical form (``carry``) every limb but the top one lies in [0, 2^24) and the
 top one is signed; the form is then unique, so equality is limbwise, and the
 sign is the sign of the highest nonzero limb.  Limb products are below 2^48,
 so sums of up to 2^14 of them cannot overflow int64: every operation here is
-exact provided the caller sizes K from a bound (``limbs_for``).
+exact provided the caller sizes K from a bound (``limbs_for``).  Signs of S p + T q on
+limbs: ``approx.kernels.signs``.
 
 >>> X = matmul([[(0, 2 ** 40)]], split(np.array([[-(2 ** 40) - 5, 3]]), 3), [-1], 4)
->>> to_object(X).tolist(), sign(X).tolist()
-([[-1208925819620126732845057, 3298534883327]], [[-1, 1]])
+>>> to_object(X).tolist()
+[[-1208925819620126732845057, 3298534883327]]
 """
 from __future__ import annotations
 
@@ -72,15 +73,6 @@ def resize(X: np.ndarray, K: int) -> np.ndarray:
     return Y
 
 
-def sign(X: np.ndarray) -> np.ndarray:
-    """Exact signs (int8) of canonical limbs: the sign of the highest nonzero limb."""
-    out = np.sign(X[0])
-    for k in range(1, X.shape[0]):
-        s = np.sign(X[k])
-        out = np.where(s != 0, s, out)
-    return out.astype(np.int8)
-
-
 def to_float(X: np.ndarray) -> np.ndarray:
     """float64 values (relative error below 2^-50 for canonical limbs: a sum of few terms)."""
     out = X[-1].astype(np.float64)
@@ -130,54 +122,6 @@ def matmul(W: list[list[tuple[int, int]]], X: np.ndarray, bias: list[int] | None
             if b:
                 Y[:, i, :] += np.array(int_limbs(b, Kc), dtype=np.int64)[:, None]
     return resize(carry(Y), K)
-
-
-def lincomb(terms: list, base: np.ndarray | None, K: int) -> np.ndarray:
-    """Canonical limbs (K, P) of base + sum w X over ``terms`` [(w, X)], Python integer weights w and
-    canonical limb arrays X (Kx, P); ``base``: an int64 array or None (caller: K covers the values).
-
-    >>> X = split(np.array([2 ** 60, -3]), 3)
-    >>> to_object(lincomb([(2 ** 30, X), (-1, X)], np.array([1, 1]), 5)).tolist()
-    [1237940038132458770292277249, -3221225468]
-    """
-    P = base.shape[-1] if base is not None else terms[0][1].shape[-1]
-    M = max([1] + [(abs(w).bit_length() + B) // B for w, _ in terms])
-    Kc = max([K, 3] + [X.shape[0] + M for _, X in terms]) + 1
-    Y = np.zeros((Kc, P), dtype=np.int64)
-    if base is not None:
-        Y[:3] = split(base, 3)
-    for w, X in terms:
-        for m, wm in enumerate(int_limbs(w, M)):
-            if wm == 1:
-                Y[m:m + X.shape[0]] += X
-            elif wm:
-                Y[m:m + X.shape[0]] += X * wm
-    return resize(carry(Y), K)
-
-
-def mul_sum(S: np.ndarray, p: np.ndarray, T: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Canonical limbs of S p + T q: S, T limbs (K, ...), p, q int64 arrays broadcast
-    against S[0], |p|, |q| < 2^62."""
-    K = S.shape[0]
-    pl, ql = split(np.asarray(p), 3), split(np.asarray(q), 3)
-    Y = np.zeros((K + 3,) + np.broadcast_shapes(S.shape[1:], pl.shape[1:]), dtype=np.int64)
-    for k in range(K):
-        for m in range(3):
-            Y[k + m] += S[k] * pl[m] + T[k] * ql[m]
-    return carry(Y)
-
-
-def shift_right(X: np.ndarray, s: int) -> np.ndarray:
-    """Canonical limbs of X / 2^s for values divisible by 2^s (exact)."""
-    d, t = divmod(s, B)
-    if d >= X.shape[0]:
-        return np.zeros((1,) + X.shape[1:], dtype=np.int64)
-    X = X[d:]
-    if t == 0:
-        return X.copy()
-    Y = X >> t
-    Y[:-1] += (X[1:] & ((1 << t) - 1)) << (B - t)
-    return Y
 
 
 def low_zero_bits(X: np.ndarray, cap: int) -> int:

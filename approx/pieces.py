@@ -18,21 +18,23 @@ roots, whether two neighbouring pieces carry the same form) is exact:
 
 * integers are int64 numpy arrays while a bound computed beforehand shows
   that no entry can exceed 2^62; a row whose bound is larger runs on base-2^24
-  limbs (``approx.limbs``: exact int64 limb arithmetic, vectorised), in a
-  second block of rows, and goes back to int64 as soon as it fits again, so the
-  other rows of the layer stay int64; Python integers in object arrays remain
-  only for what limbs do not cover (breakpoints beyond int64, non-dyadic
+  limbs (``approx.limbs``: exact int64 limb arithmetic), in a second block of
+  rows, and goes back to int64 as soon as it fits again, so the other rows of
+  the layer stay int64; breakpoints beyond int64 are limbs too; Python integers
+  in object arrays remain only for what limbs do not cover (non-dyadic
   denominators of limb rows, bounds beyond float64's range); per-neuron
   denominators are reduced by the gcd over all pieces after every layer (a
   shift by the common trailing zeros for power-of-two denominators), and new
-  breakpoints are kept in lowest terms, which keeps the integers short;
-* the sign of S p + T q (a form at a breakpoint) is computed exactly in int64
-  for rows where |S| |p| + |T| |q| < 2^61 from the maxima, exactly on limbs for
-  limb rows, and otherwise read from float64 only when |float value| exceeds a
-  proved bound 8u (|S p| + |T q|) on its rounding error (u = 2^-53); every
-  other sign, zeros included, is computed exactly (int64 limb products, or
-  Python integers).  Root order within a piece: the same filter, exact
-  comparison of fractions otherwise.
+  breakpoints are kept in lowest terms (on limbs: reduced by their common power
+  of two), which keeps the integers short;
+* the per-piece work on int64 and limb arrays (affine layers, the signs of
+  S p + T q at the breakpoints, crossings, ReLU masks, merges, shifts) runs in
+  compiled kernels (``approx.kernels``, numba), each with its no-overflow bound
+  in its docstring; a sign there is read from float64 only when |float value|
+  exceeds a proved bound on its rounding error, every other sign, zeros
+  included, is computed exactly on limbs; with Python integers the same filter
+  (8u (|S p| + |T q|), u = 2^-53) and exact integers otherwise.  Root order
+  within a piece: a float filter, exact comparison of fractions otherwise.
 
 Weights may be any rationals (the denominators D are least common multiples,
 not powers of two); dyadic weights, the usual case, keep D a power of two.
@@ -45,7 +47,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from approx import limbs
+from approx import kernels, limbs
 from approx.act import to_fraction
 
 LIMIT = 2 ** 62          # int64 entries stay below this in magnitude
@@ -61,6 +63,7 @@ class TooManyPieces(ValueError):
     def __init__(self, pieces: int, limit: int):
         super().__init__(f"max_pieces: {pieces} pieces exceed the budget {limit}")
         self.pieces = pieces
+        self.state = None          # approx.pieces: where the propagation stood (see propagate_cover)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,11 @@ def _wide(a: np.ndarray) -> bool:
     return a.ndim == 3
 
 
+def _wide_pts(p: np.ndarray) -> bool:
+    """Whether breakpoint numerators / denominators are held as limbs, shape (K, P + 1)."""
+    return p.ndim == 2
+
+
 def _fits(*arrays) -> bool:
     return all(a.dtype != object or not a.size or max(abs(int(a.max())), abs(int(a.min()))) < LIMIT
                for a in arrays)
@@ -147,8 +155,8 @@ def _absmax(a: np.ndarray, axis=None):
     if a.size == 0:
         return 0.0 if axis is None else np.zeros(a.shape[0])
     if _wide(a):               # limbs: float values within a relative 2^-50, so a 2^-40 margin covers them
-        m = np.abs(limbs.to_float(a)).max(axis=axis)
-        return m * (1 + 2.0 ** -40)
+        m = kernels.absmax_rows(a)
+        return m if axis is not None else float(m.max())
     if a.dtype != object:
         return np.maximum(a.max(axis=axis), -a.min(axis=axis)).astype(np.float64)
     if axis is None:
@@ -207,17 +215,16 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
 
 def _gcd_rows_limbs(S, T, D, rows) -> tuple:
     """``_gcd_rows`` for limbs and power-of-two denominators: exact shifts by the common trailing zeros."""
-    K = S.shape[0]
-    S, T, D = S.copy(), T.copy(), [int(d) for d in D]
+    D, sh = [int(d) for d in D], np.zeros(S.shape[1], dtype=np.int64)
     for i in range(S.shape[1]):
         if D[i] == 1 or (rows is not None and not rows[i]):
             continue
         cap = D[i].bit_length() - 1
-        sh = min(limbs.low_zero_bits(S[:, i], cap), limbs.low_zero_bits(T[:, i], cap))
-        if sh:
-            S[:, i] = limbs.resize(limbs.shift_right(S[:, i], sh), K)
-            T[:, i] = limbs.resize(limbs.shift_right(T[:, i], sh), K)
-            D[i] >>= sh
+        sh[i] = min(limbs.low_zero_bits(S[:, i], cap), limbs.low_zero_bits(T[:, i], cap))
+        D[i] >>= int(sh[i])
+    if sh.any():             # (S, T are this layer's own arrays: changed in place)
+        kernels.shift_rows(S, sh)
+        kernels.shift_rows(T, sh)
     return S, T, D
 
 
@@ -245,7 +252,7 @@ def _narrow_blocks(blocks, order):
         return blocks, order
     Sw, Tw = blocks[-1]
     n1 = len(order) - Sw.shape[1]
-    fit = [limbs.fits_int64(Sw[:, i]) and limbs.fits_int64(Tw[:, i]) for i in range(Sw.shape[1])]
+    fit = (np.maximum(kernels.absmax_rows(Sw), kernels.absmax_rows(Tw)) < 2.0 ** 60).tolist()   # as limbs.fits_int64
     if not any(fit) or (len(blocks) > 1 and _is_obj(blocks[0])):
         return blocks, order
     idx = [i for i, f in enumerate(fit) if f]
@@ -287,8 +294,8 @@ def _layer_ints(L, D_in: list[int]):
 
 
 def _affine(W, B, S, T, limbs_ok: bool = True):
-    """(S', T') = W (S, T) + (0, B) on integers: int64 when a bound rules out overflow, else
-    base-2^24 limbs (``approx.limbs``, when ``limbs_ok``), else Python integers."""
+    """(S', T') = W (S, T) + (0, B) on integers: int64 when a bound rules out overflow (compiled,
+    ``kernels.affine``), else base-2^24 limbs (``approx.limbs``, when ``limbs_ok``), else Python integers."""
     n_out, P = len(W), S.shape[-1]
     mS, mT = _absmax(S, axis=1), _absmax(T, axis=1)
     wmax = max((abs(w) for row in W for _, w in row), default=0)
@@ -310,45 +317,23 @@ def _affine(W, B, S, T, limbs_ok: bool = True):
         X = S if _wide(S) else limbs.split(S, 3)
         Y = T if _wide(T) else limbs.split(T, 3)
         return limbs.matmul(W, X, None, K), limbs.matmul(W, Y, B, K), True, big
+    if fast:                       # the row bounds above rule out int64 overflow (kernels.affine)
+        return kernels.affine(W, [0] * n_out, S), kernels.affine(W, B, T), fast, big
     if _wide(S):
         S, T = limbs.to_object(S), limbs.to_object(T)
-    dt = np.int64 if fast else object
-    if not fast:
-        S, T = _obj(S), _obj(T)
-    S2 = np.zeros((n_out, P), dtype=dt)
-    T2 = np.zeros((n_out, P), dtype=dt)
-    nnz = sum(len(row) for row in W)
-    if fast and nnz <= 64:         # few weights: one pass over the pieces per weight (no dense matmul)
-        return _rows_int64(W, B, S), _rows_int64(W, B, T, bias=True), fast, big
-    if fast and n_out * n_in <= 4096:
-        Wm = np.zeros((n_out, n_in), dtype=np.int64)
-        for i, row in enumerate(W):
-            for j, w in row:
-                Wm[i, j] = w
-        S2 = Wm @ S
-        T2 = Wm @ T
-        T2 += np.array(B, dtype=np.int64)[:, None]
-        return S2, T2, fast, big
-    if fast:                       # large sparse layer: scipy CSR with int64 entries (bounds checked above)
-        import scipy.sparse as sp
-        ij = [(i, j, w) for i, row in enumerate(W) for j, w in row]
-        M = sp.csr_array((np.array([w for _, _, w in ij], dtype=np.int64),
-                          (np.array([i for i, _, _ in ij], dtype=np.int64),
-                           np.array([j for _, j, _ in ij], dtype=np.int64))), shape=(n_out, n_in))
-        S2 = np.asarray(M @ S, dtype=np.int64)
-        T2 = np.asarray(M @ T, dtype=np.int64) + np.array(B, dtype=np.int64)[:, None]
-        return S2, T2, fast, big
+    S, T = _obj(S), _obj(T)
+    S2 = np.zeros((n_out, P), dtype=object)
+    T2 = np.zeros((n_out, P), dtype=object)
     for i, row in enumerate(W):
         accS = accT = None
         for j, w in row:
-            w = np.int64(w) if fast else w
             tS, tT = (S[j], T[j]) if w == 1 else ((-S[j], -T[j]) if w == -1 else (S[j] * w, T[j] * w))
             accS = tS if accS is None else accS + tS
             accT = tT if accT is None else accT + tT
         if accS is not None:
             S2[i], T2[i] = accS, accT
         if B[i]:
-            T2[i] = T2[i] + (np.int64(B[i]) if fast else B[i])
+            T2[i] = T2[i] + B[i]
     return S2, T2, fast, big
 
 
@@ -405,55 +390,11 @@ def _affine_blocks(W, B, blocks, order, limbs_ok: bool):
         new_order += ni
     if wi:
         K = limbs.limbs_for(math.frexp(top)[1] + 1)
-        SW = np.empty((K, len(wi), Sn.shape[1]), dtype=np.int64)
-        TW = np.empty_like(SW)
-        for r, i in enumerate(wi):
-            SW[:, r] = _wide_row(Wp[i], 0, Sn, Sw, mS, K)
-            TW[:, r] = _wide_row(Wp[i], B[i], Tn, Tw, mT, K)
-        out.append((SW, TW))
+        Ww = [Wp[i] for i in wi]
+        out.append((kernels.wide_affine(Ww, [0] * len(wi), Sn, Sw, K),
+                    kernels.wide_affine(Ww, [B[i] for i in wi], Tn, Tw, K)))
         new_order += wi
     return out, new_order, True, [rb[i] >= REDUCE for i in new_order]
-
-
-def _wide_row(row, b, Sn, Sw, m, K) -> np.ndarray:
-    """Limbs (K, P) of sum_j w_j S_j + b over one row of weights (j in block order: int64 rows Sn,
-    then limb rows Sw; m: max |S_j|).  The int64 inputs are summed in int64 when a bound allows
-    (then split once), else each is split into limbs."""
-    n1 = Sn.shape[0]
-    nar = [(j, w) for j, w in row if j < n1]
-    with np.errstate(over="ignore", invalid="ignore"):
-        nb = sum(abs(_fl(w)) * m[j] for j, w in nar) + abs(_fl(b))
-    terms, base = [(w, Sw[:, j - n1]) for j, w in row if j >= n1], None
-    if nb < FLIM and all(abs(w) < LIMIT for _, w in nar) and abs(b) < LIMIT:
-        base = _rows_int64([nar], [b], Sn, bias=True)[0]
-    else:
-        terms += [(w, limbs.split(Sn[j], 3)) for j, w in nar]
-        if b:
-            terms.append((b, limbs.split(np.ones(Sn.shape[1], np.int64), 1)))
-    return limbs.lincomb(terms, base, K)
-
-
-def _rows_int64(W, B, S, bias: bool = False) -> np.ndarray:
-    """W S (+ B when ``bias``) row by row for int64 S whose results are known to fit int64."""
-    out = np.empty((len(W), S.shape[1]), dtype=np.int64)
-    buf = np.empty(S.shape[1], dtype=np.int64)
-    for i, row in enumerate(W):
-        o = out[i]
-        if not row:
-            o[:] = 0
-        for t, (j, w) in enumerate(row):
-            if t == 0:
-                np.multiply(S[j], w, out=o)
-            elif w == 1:
-                o += S[j]
-            elif w == -1:
-                o -= S[j]
-            else:
-                np.multiply(S[j], w, out=buf)
-                o += buf
-        if bias and B[i]:
-            o += B[i]
-    return out
 
 
 # ---------------------------------------------------------------- signs ----
@@ -495,49 +436,37 @@ def signs_at(S, T, p, q) -> tuple[np.ndarray, int]:
     return out, len(unsure)
 
 
-def _signs_rows(S, T, p, q) -> tuple[np.ndarray, int]:
-    """Signs of S p + T q for int64 rows S, T (n, P) at int64 points p, q (P): rows whose products
-    provably fit int64 (|S| |p| + |T| |q| < 2^62 from the maxima) exactly in int64, the rest by ``signs_at``."""
-    if S.dtype == object or T.dtype == object or p.dtype == object or q.dtype == object or S.shape[1] == 0:
-        return signs_at(S, T, p[None], q[None])
-    mp, mq = _absmax(p), _absmax(q)
-    fit = _absmax(S, axis=1) * mp + _absmax(T, axis=1) * mq < FLIM
-    if fit.all():
-        return np.sign(S * p + T * q).astype(np.int8), 0
-    out = np.empty(S.shape, dtype=np.int8)
-    for i in np.flatnonzero(fit):
-        out[i] = np.sign(S[i] * p + T[i] * q)
-    rest = np.flatnonzero(~fit)            # the other rows together: one float filter
-    out[rest], n_ex = signs_at(S[rest], T[rest], p[None], q[None])
-    return out, n_ex
-
-
 def _sign_dot_int64(a, b, c, d) -> np.ndarray:
-    """Exact sign of a b + c d for int64 arrays with every |entry| < 2^62 (on limbs, no overflow).
+    """Exact sign of a b + c d for int64 arrays (``kernels.signs``: a float filter, then limbs).
 
     >>> _sign_dot_int64(np.array([2 ** 61, 3]), np.array([2 ** 61, 5]), np.array([-2 ** 61, -5]),
     ...                 np.array([2 ** 61 + 1, 3])).tolist()
     [-1, 0]
     """
-    return limbs.sign(limbs.mul_sum(limbs.split(np.asarray(a), 3), b, limbs.split(np.asarray(c), 3), d))
+    a, c = (np.asarray(x, dtype=np.int64)[None, None] for x in (a, c))
+    b, d = (np.append(np.asarray(x, dtype=np.int64), 0)[None, None] for x in (b, d))     # column N: 0, unused
+    return kernels.signs(a, c, True, b, d, True)[0, :-1]
 
 
 def _roots_order(k, rp, rq):
     """Order of the roots (k ascending, then x = rp/rq ascending) and a flag per sorted entry:
-    True when it starts a new distinct point of its piece.  Exact."""
+    True when it starts a new distinct point of its piece.  Exact.  ``rp``, ``rq``: int64, Python
+    integers, or limbs (K, n) (their floats within a relative 2^-50: ``limbs.to_float``)."""
+    wide = _wide_pts(rp)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        fp, fq = to_float(rp), to_float(rq)
+        fp, fq = (limbs.to_float(rp), limbs.to_float(rq)) if wide else (to_float(rp), to_float(rq))
         xf = fp / fq
         # float order is trusted only for finite p, q and a quotient far from underflow (a p or q
         # beyond float64's range once made x/inf = -0.0 pass for an ordinary number)
         sure = np.isfinite(fp) & np.isfinite(fq) & ((np.abs(xf) >= 2.0 ** -1000) | (fp == 0))
     order = np.lexsort((xf, k))
-    k, rp, rq, xf, sure = k[order], rp[order], rq[order], xf[order], sure[order]
+    k, rp, rq, xf, sure = k[order], rp[..., order], rq[..., order], xf[order], sure[order]
+    tie = 2.0 ** -40 if wide else 16 * U        # float quotients closer than this are compared exactly
     n = len(k)
     new = np.ones(n, dtype=bool)
     if n > 1:
         same_k = k[1:] == k[:-1]
-        close = np.abs(xf[1:] - xf[:-1]) <= 16 * U * (np.abs(xf[1:]) + np.abs(xf[:-1]))
+        close = np.abs(xf[1:] - xf[:-1]) <= tie * (np.abs(xf[1:]) + np.abs(xf[:-1]))
         close |= ~sure[1:] | ~sure[:-1]
         bad = np.flatnonzero(same_k & close)
         if len(bad):      # exact re-sort of the pieces holding near ties
@@ -545,11 +474,10 @@ def _roots_order(k, rp, rq):
             sel = np.flatnonzero(np.isin(k, pieces))
             for kk in pieces:
                 idx = sel[k[sel] == kk]
-                keys = [Fraction(int(rp[i]), int(rq[i])) for i in idx]
+                a, b = (limbs.to_object(rp[:, idx]), limbs.to_object(rq[:, idx])) if wide else (rp[idx], rq[idx])
+                keys = [Fraction(int(x), int(y)) for x, y in zip(a, b)]
                 perm = sorted(range(len(idx)), key=keys.__getitem__)
                 order[idx] = order[idx[perm]]
-                rp_i, rq_i = rp[idx[perm]], rq[idx[perm]]
-                rp[idx], rq[idx] = rp_i, rq_i
                 ks = [keys[j] for j in perm]
                 new[idx[1:]] = [ks[t] != ks[t - 1] for t in range(1, len(ks))]
         new[1:] |= ~same_k          # the first root of a piece is always new
@@ -558,25 +486,63 @@ def _roots_order(k, rp, rq):
 
 def _block_signs(S, T, p, q, stats) -> np.ndarray:
     """Exact signs of one block's forms at the breakpoints x_0 .. x_P (piece k's form at x_k, the
-    last piece's at x_P)."""
-    if _wide(S):            # limbs: every sign exact (p, q are int64 here)
-        sg = limbs.sign(limbs.mul_sum(S, p[None, :-1], T, q[None, :-1]))
-        last = limbs.sign(limbs.mul_sum(S[:, :, -1:], p[None, -1:], T[:, :, -1:], q[None, -1:]))
-    else:
-        sg, nex = _signs_rows(S, T, p[:-1], q[:-1])
-        last, nex2 = _signs_rows(S[:, -1:], T[:, -1:], p[-1:], q[-1:])
-        stats["exact_signs"] += nex + nex2
+    last piece's at x_P): compiled (``kernels.signs``) for int64 or limb rows at int64 or limb
+    points; with Python integers by ``signs_at``."""
+    if not (_is_obj((S, T)) or p.dtype == object or q.dtype == object):
+        S3, T3 = (S, T) if _wide(S) else (S[None], T[None])
+        p3, q3 = (p[:, None], q[:, None]) if _wide_pts(p) else (p[None, None], q[None, None])
+        return kernels.signs(S3, T3, not _wide(S), p3, q3, not _wide_pts(p))
+    if _wide_pts(p):             # rows on Python integers (a bound beyond float64) at limb points
+        p, q = limbs.to_object(p), limbs.to_object(q)
+    sg, nex = signs_at(S, T, p[None, :-1], q[None, :-1])
+    last, nex2 = signs_at(S[:, -1:], T[:, -1:], p[None, -1:], q[None, -1:])
+    stats["exact_signs"] += nex + nex2
     return np.concatenate([sg, last], axis=1)
 
 
 def _block_entries(S, T, ci, ck):
-    """(S, T) entries at rows ci, pieces ck of one block, int64 when they fit, else Python integers."""
+    """(S, T) entries at rows ci, pieces ck of one block: int64 when they fit, else limbs (K, n)."""
     if not _wide(S):
         return S[ci, ck], T[ci, ck]
     Sc, Tc = S[:, ci, ck], T[:, ci, ck]
     if limbs.fits_int64(Sc) and limbs.fits_int64(Tc):
         return limbs.to_int64(Sc), limbs.to_int64(Tc)
-    return limbs.to_object(Sc), limbs.to_object(Tc)
+    return Sc, Tc
+
+
+def _as_limbs(a: np.ndarray, K: int) -> np.ndarray:
+    """Limbs (K, n) of int64 (n,) or limbs (K', n) (caller: the values fit K >= 3 limbs)."""
+    return limbs.resize(a, K) if a.ndim == 2 else limbs.split(a, K)
+
+
+def _alike(*arrays) -> list:
+    """The arrays (int64, Python integers, or limbs (K, n)) in one representation: Python integers
+    if any is, else limbs if any is, else int64."""
+    if any(a.dtype == object for a in arrays):
+        return [limbs.to_object(a) if a.ndim == 2 else _obj(a) for a in arrays]
+    K = max((a.shape[0] for a in arrays if a.ndim == 2), default=0)
+    return [_as_limbs(a, max(K, 3)) for a in arrays] if K else list(arrays)
+
+
+def _gather(parts, n: int):
+    """(S, T) entries of all blocks' crossings [(positions, S, T)] in one array each (``_alike``)."""
+    flat = _alike(*[x for _, S, T in parts for x in (S, T)])
+    Sc = np.empty(flat[0].shape[:-1] + (n,), dtype=flat[0].dtype)
+    Tc = np.empty_like(Sc)
+    for t, (i, _, _) in enumerate(parts):
+        Sc[..., i], Tc[..., i] = flat[2 * t], flat[2 * t + 1]
+    return Sc, Tc
+
+
+def _roots(Sc, Tc):
+    """The roots -T / S as (rp, rq), rq > 0: int64 or Python integers in lowest terms, limbs
+    reduced by their common power of two (enough for dyadic weights' roots to stay short)."""
+    if Sc.ndim == 2:
+        neg = Sc[-1] < 0                  # canonical limbs: the sign of the top limb
+        rp, rq = limbs.carry(np.where(neg, Tc, -Tc)), limbs.carry(np.where(neg, -Sc, Sc))
+        return kernels.reduce_pow2(rp, rq)
+    neg = Sc < 0
+    return _reduced(np.where(neg, Tc, -Tc), np.where(neg, -Sc, Sc))
 
 
 def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
@@ -585,27 +551,18 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
     rows = [b[0].shape[-2] for b in blocks]
     P = blocks[0][0].shape[-1]
     sg = np.concatenate([_block_signs(S, T, p, q, stats) for S, T in blocks], axis=0)
-    sL, sR = sg[:, :-1], sg[:, 1:]
-    cross = (sL.astype(np.int16) * sR) < 0
-    ci, ck = np.nonzero(cross)
-    default = (sL > 0) | ((sL == 0) & (sR > 0))
+    ci, ck = kernels.crossings(sg)
     offs = np.cumsum([0] + rows)
     if len(ck) == 0:
-        return [(S * default[a:b], T * default[a:b]) for (S, T), a, b in zip(blocks, offs, offs[1:])], p, q
+        m = np.zeros(P, dtype=np.int64)
+        return _apply(blocks, offs, m, kernels.active(sg, m, ci, ck, ci)), p, q
     parts = []
     for (S, T), a, b in zip(blocks, offs, offs[1:]):
         sel = (ci >= a) & (ci < b)
         parts.append((np.flatnonzero(sel),) + _block_entries(S, T, ci[sel] - a, ck[sel]))
-    if any(pt[1].dtype == object or pt[2].dtype == object for pt in parts):
-        parts = [(i, _obj(x), _obj(y)) for i, x, y in parts]
-    Sc = np.empty(len(ck), dtype=parts[0][1].dtype)
-    Tc = np.empty(len(ck), dtype=parts[0][1].dtype)
-    for i, x, y in parts:
-        Sc[i], Tc[i] = x, y
-    neg = Sc < 0
-    rp, rq = _reduced(np.where(neg, Tc, -Tc), np.where(neg, -Sc, Sc))
+    rp, rq = _roots(*_gather(parts, len(ck)))
     order, new = _roots_order(ck, rp, rq)
-    ci, ck, rp, rq = ci[order], ck[order], rp[order], rq[order]
+    ci, ck, rp, rq = ci[order], ck[order], rp[..., order], rq[..., order]
     # distinct roots per piece, position of each root among them
     gid = np.cumsum(new) - 1                                 # global distinct index
     first_of_piece = np.ones(len(ck), dtype=bool)
@@ -617,31 +574,32 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
     if P2 > max_pieces:
         raise TooManyPieces(P2, max_pieces)
     start = np.arange(P) + np.concatenate([[0], np.cumsum(m)[:-1]])
-    active = np.repeat(default, m + 1, axis=1)
     # crossing neuron ci on piece ck: subpieces 0..pos lie left of its root (sign sL), the rest right (sR)
-    cnt = m[ck] + 1
-    e = np.repeat(np.arange(len(ck)), cnt)
-    j = np.arange(len(e)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    active[ci[e], start[ck[e]] + j] = np.where(j <= pos[e], sL[ci[e], ck[e]] > 0, sR[ci[e], ck[e]] > 0)
+    out = _apply(blocks, offs, m, kernels.active(sg, m, ci, ck, pos))
+    p, q, rp, rq = _alike(p, q, rp, rq)
+    p2 = np.empty(p.shape[:-1] + (P2 + 1,), dtype=p.dtype)
+    q2 = np.empty_like(p2)
+    p2[..., start], q2[..., start] = p[..., :-1], q[..., :-1]
+    p2[..., -1], q2[..., -1] = p[..., -1], q[..., -1]
+    dest = start[ck[new]] + 1 + pos[new]
+    p2[..., dest], q2[..., dest] = rp[..., new], rq[..., new]
+    return out, p2, q2
+
+
+def _apply(blocks, offs, m, active):
+    """The blocks' rows on the new pieces (piece k repeated m[k] + 1 times), zero where not active."""
     out = []
     for (S, T), a, b in zip(blocks, offs, offs[1:]):
-        S2, T2 = np.repeat(S, m + 1, axis=-1), np.repeat(T, m + 1, axis=-1)
         act = active[a:b]
-        if S2.dtype == object:
+        if S.dtype == object or T.dtype == object:
+            S2, T2 = np.repeat(_obj(S), m + 1, axis=-1), np.repeat(_obj(T), m + 1, axis=-1)
             S2[~act] = 0
             T2[~act] = 0
+            out.append((S2, T2))
         else:
-            S2 *= act
-            T2 *= act
-        out.append((S2, T2))
-    dt = object if any(v.dtype == object for v in (p, q, rp, rq)) else np.int64
-    p2 = np.empty(P2 + 1, dtype=dt)
-    q2 = np.empty(P2 + 1, dtype=dt)
-    p2[start], q2[start] = p[:-1], q[:-1]
-    p2[-1], q2[-1] = p[-1], q[-1]
-    dest = start[ck[new]] + 1 + pos[new]
-    p2[dest], q2[dest] = rp[new], rq[new]
-    return out, p2, q2
+            S2, T2 = (kernels.expand(X if _wide(X) else X[None], m + 1, act) for X in (S, T))
+            out.append((S2, T2) if _wide(S) else (S2[0], T2[0]))
+    return out
 
 
 def _reduced(rp, rq):
@@ -655,20 +613,32 @@ def _reduced(rp, rq):
     return _shrink(_obj(rp) // g), _shrink(_obj(rq) // g)
 
 
+def _narrow_points(p, q):
+    """Breakpoints back to int64 when they fit (limbs: both p and q), Python integers shrunk."""
+    if not _wide_pts(p):
+        return _shrink(p), _shrink(q)
+    if limbs.fits_int64(p) and limbs.fits_int64(q):
+        return limbs.to_int64(p), limbs.to_int64(q)
+    return p, q
+
+
 def _merge(blocks, p, q):
     """Drop breakpoints between neighbouring pieces whose forms agree for every row (exact;
     limbs are canonical, so equal integers have equal limbs)."""
-    if len(p) <= 2:
+    if p.shape[-1] <= 2:
         return blocks, p, q
-    same = np.ones(len(p) - 2, dtype=bool)
+    same = np.ones(p.shape[-1] - 2, dtype=bool)
     for S, T in blocks:
-        axes = tuple(range(S.ndim - 1))
-        same &= ((S[..., 1:] == S[..., :-1]) & (T[..., 1:] == T[..., :-1])).all(axis=axes)
+        if _is_obj((S, T)):
+            same &= ((S[:, 1:] == S[:, :-1]) & (T[:, 1:] == T[:, :-1])).all(axis=0)
+        else:
+            for X in (S, T):
+                kernels.same_next(X if _wide(X) else X[None], same)
     if not same.any():
         return blocks, p, q
     keep_piece = np.concatenate([[True], ~same])
     keep_pt = np.concatenate([keep_piece, [True]])
-    return [(S[..., keep_piece], T[..., keep_piece]) for S, T in blocks], p[keep_pt], q[keep_pt]
+    return [(S[..., keep_piece], T[..., keep_piece]) for S, T in blocks], p[..., keep_pt], q[..., keep_pt]
 
 
 def _hidden_kind(L) -> str:
@@ -680,6 +650,78 @@ def _hidden_kind(L) -> str:
     raise ValueError(f"activation {a.kind}: propagate handles ReLU (or PolyReLU e_1) and identity layers")
 
 
+@dataclass(frozen=True)
+class _State:
+    """Propagation at the input of layer ``layer``: row blocks, the neuron of each row, the
+    denominator D per neuron, breakpoints p, q, and the counters (fallbacks, exact signs, wide)."""
+
+    layer: int
+    blocks: list
+    order: list
+    D: list
+    p: np.ndarray
+    q: np.ndarray
+    stats: tuple
+
+    @property
+    def count(self) -> int:
+        return self.p.shape[-1] - 1
+
+    def part(self, a: int, b: int) -> "_State":
+        """The same state on pieces a .. b - 1 only (views; a layer never changes its inputs)."""
+        return _State(self.layer, [(S[..., a:b], T[..., a:b]) for S, T in self.blocks], self.order, self.D,
+                      self.p[..., a:b + 1], self.q[..., a:b + 1], self.stats)
+
+    def point(self, k: int) -> Fraction:
+        p, q = (limbs.to_object(v[:, k:k + 1])[0] if _wide_pts(v) else v[k] for v in (self.p, self.q))
+        return Fraction(int(p), int(q))
+
+
+def _start(net, interval) -> _State:
+    """The state at the network's input on ``interval`` (checked: one input, lo < hi)."""
+    if net.d_in != 1:
+        raise ValueError(f"propagate: the network must take one input, it takes {net.d_in}")
+    lo, hi = (to_fraction(v) for v in interval)
+    if not lo < hi:
+        raise ValueError(f"interval: need lo < hi, got {interval}")
+    if [_hidden_kind(L) for L in net.layers][-1] != "identity":     # (every layer checked)
+        raise ValueError("propagate: the output layer must be identity")
+    p = _shrink(np.array([lo.numerator, hi.numerator], dtype=object))
+    q = _shrink(np.array([lo.denominator, hi.denominator], dtype=object))
+    return _State(0, [(np.ones((1, 1), np.int64), np.zeros((1, 1), np.int64))], [0], [1], p, q, (0, 0, 0))
+
+
+def _run(net, st: _State, merge: bool, max_pieces: int) -> Pieces:
+    """Propagate from ``st`` to the output; a ``TooManyPieces`` carries the state at the input of
+    the layer that would exceed ``max_pieces`` (``state``), to go on from there in parts."""
+    blocks, order, D, p, q = st.blocks, st.order, st.D, st.p, st.q
+    stats = dict(zip(("fallbacks", "exact_signs", "wide"), st.stats))
+    for li in range(st.layer, len(net.layers)):
+        L, kind = net.layers[li], _hidden_kind(net.layers[li])
+        before = _State(li, blocks, order, D, p, q, tuple(stats.values()))
+        W, B, D = _layer_ints(L, D)
+        blocks, order, fast, big = _affine_blocks(W, B, blocks, order, p.dtype != object and q.dtype != object)
+        stats["fallbacks"] += not fast
+        stats["wide"] += any(_wide(S) for S, _ in blocks)
+        if kind == "relu":
+            try:
+                blocks, p, q = _relu(blocks, p, q, stats, max_pieces)
+            except TooManyPieces as exc:
+                exc.state = before
+                raise
+        if p.dtype == object or q.dtype == object:
+            blocks = [(S, T) if not _wide(S) else (limbs.to_object(S), limbs.to_object(T)) for S, T in blocks]
+        blocks, D = _gcd_blocks(blocks, order, D, None if not fast else big)
+        blocks, order = _narrow_blocks(blocks, order)
+        p, q = _narrow_points(p, q)
+        if merge:
+            blocks, p, q = _merge(blocks, p, q)
+    S, T = _in_order(blocks, order)
+    if _wide_pts(p):
+        p, q = _shrink(limbs.to_object(p)), _shrink(limbs.to_object(q))
+    return Pieces(p, q, S, T, tuple(D), stats["fallbacks"], stats["exact_signs"], stats["wide"])
+
+
 def propagate(net, interval, merge: bool = True, max_pieces: int = MAX_PIECES) -> Pieces:
     """Exact pieces of a one-input network with ReLU / identity layers on ``interval``.
 
@@ -687,57 +729,51 @@ def propagate(net, interval, merge: bool = True, max_pieces: int = MAX_PIECES) -
     >>> propagate(square_net(3), (0, 1)).count
     8
     """
-    if net.d_in != 1:
-        raise ValueError(f"propagate: the network must take one input, it takes {net.d_in}")
-    lo, hi = (to_fraction(v) for v in interval)
-    if not lo < hi:
-        raise ValueError(f"interval: need lo < hi, got {interval}")
-    kinds = [_hidden_kind(L) for L in net.layers]
-    if kinds[-1] != "identity":
-        raise ValueError("propagate: the output layer must be identity")
-    pts = [lo, hi]
-    p = _shrink(np.array([v.numerator for v in pts], dtype=object))
-    q = _shrink(np.array([v.denominator for v in pts], dtype=object))
-    blocks, order, D = [(np.ones((1, 1), np.int64), np.zeros((1, 1), np.int64))], [0], [1]
-    stats = {"fallbacks": 0, "exact_signs": 0, "wide": 0}
-    for L, kind in zip(net.layers, kinds):
-        W, B, D = _layer_ints(L, D)
-        blocks, order, fast, big = _affine_blocks(W, B, blocks, order, p.dtype != object and q.dtype != object)
-        stats["fallbacks"] += not fast
-        stats["wide"] += any(_wide(S) for S, _ in blocks)
-        if kind == "relu":
-            blocks, p, q = _relu(blocks, p, q, stats, max_pieces)
-        if p.dtype == object or q.dtype == object:
-            blocks = [(S, T) if not _wide(S) else (limbs.to_object(S), limbs.to_object(T)) for S, T in blocks]
-        blocks, D = _gcd_blocks(blocks, order, D, None if not fast else big)
-        blocks, order = _narrow_blocks(blocks, order)
-        p, q = _shrink(p), _shrink(q)
-        if merge:
-            blocks, p, q = _merge(blocks, p, q)
-    S, T = _in_order(blocks, order)
-    return Pieces(p, q, S, T, tuple(D), stats["fallbacks"], stats["exact_signs"], stats["wide"])
+    return _run(net, _start(net, interval), merge, max_pieces)
 
 
-def propagate_cover(net, interval, chunk: int | None = None):
+def _parts(exc: TooManyPieces, net, chunk: int) -> list[_State]:
+    """States to go on from after ``exc``, in order: the failing layer's input pieces in about
+    2 exc.pieces / chunk runs of consecutive pieces; a single piece: its interval halved
+    2^j times, from the network's input."""
+    st = exc.state
+    k = min(st.count, -(-2 * exc.pieces // chunk))
+    if k >= 2:
+        cuts = [st.count * j // k for j in range(k + 1)]
+        return [st.part(a, b) for a, b in zip(cuts, cuts[1:])]
+    a, b = st.point(0), st.point(st.count)
+    k = 2
+    while k * chunk < 2 * exc.pieces:
+        k *= 2
+    return [_start(net, (a + (b - a) * Fraction(j, k), a + (b - a) * Fraction(j + 1, k))) for j in range(k)]
+
+
+def iter_cover(net, interval, chunk: int | None = None):
+    """``propagate_cover`` one ``Pieces`` at a time (memory: one chunk, not the whole cover).
+
+    >>> from approx.relu_approx import square_net
+    >>> sum(pc.count for pc in iter_cover(square_net(6), (0, 1), chunk=16))
+    64
+    """
+    if chunk is None:           # about 2^22 (neuron, piece) entries per array
+        chunk = max(64, (1 << 22) // max(L.shape[0] for L in net.layers))
+    todo = [_start(net, interval)]
+    while todo:                 # depth first, parts pushed last first: in order
+        st = todo.pop()
+        try:
+            yield _run(net, st, True, chunk)
+        except TooManyPieces as exc:
+            todo += _parts(exc, net, chunk)[::-1]
+
+
+def propagate_cover(net, interval, chunk: int | None = None) -> list[Pieces]:
     """Exact pieces of ``net`` on ``interval`` as a list of ``Pieces`` on consecutive
-    sub-intervals of at most ``chunk`` pieces each (bounded memory; sub-interval ends are
-    dyadic splits of the interval, breakpoints of the list but not of the network).
+    sub-intervals of at most ``chunk`` pieces each (bounded arrays).  A layer that would exceed
+    ``chunk`` hands its input pieces on in runs (no layer is computed twice); the sub-interval
+    ends are breakpoints of the list but not necessarily of the network.
 
     >>> from approx.relu_approx import square_net
     >>> [pc.count for pc in propagate_cover(square_net(6), (0, 1), chunk=16)]
     [16, 16, 16, 16]
     """
-    lo, hi = (to_fraction(v) for v in interval)
-    if chunk is None:           # about 2^22 (neuron, piece) entries per array
-        chunk = max(64, (1 << 22) // max(L.shape[0] for L in net.layers))
-    todo, out = [(lo, hi)], []
-    while todo:
-        a, b = todo.pop()
-        try:
-            out.append((a, propagate(net, (a, b), max_pieces=chunk)))
-        except TooManyPieces as exc:
-            k = 2
-            while k * chunk < 2 * exc.pieces:
-                k *= 2
-            todo += [(a + (b - a) * Fraction(j, k), a + (b - a) * Fraction(j + 1, k)) for j in range(k - 1, -1, -1)]
-    return [pc for _, pc in sorted(out, key=lambda t: t[0])]
+    return list(iter_cover(net, interval, chunk))

@@ -1,10 +1,11 @@
 """Certification rate (pieces per second, one thread): today's exact certifier ``approx.certify``
 (fmpq object arrays, one piece at a time for the bounds; the baseline, unchanged) against
 ``approx.pieces`` + ``approx.certify_pw`` (exact propagation vectorised over pieces: int64 rows,
-base-2^24 limbs for rows beyond int64; float64 bounds with proved rounding), end to end
+base-2^24 limbs for rows and breakpoints beyond int64, the per-piece work in compiled kernels,
+``approx.kernels``; float64 bounds with proved rounding), end to end
 (propagation and bounds), on the Lemma 2 networks ``polyrelu_activation(coefficients(r), 2^-bits)``,
 in one run.  Both bounds must hold both attained errors.  Then rows for the new certifier alone at
-the sizes the old one cannot reach (Lemma 2 levels: quick certifies down to 2^-28, full below).
+the sizes the old one cannot reach (Lemma 2 levels: quick certifies down to 2^-28, full to 2^-40).
 
 Times are CPU seconds of this process (``time.process_time``, threads pinned to one), the median
 of ``repeat`` runs; ``pieces_per_s_new >= goal_pieces_per_s`` (3e5, issue 10) says whether a row
@@ -52,7 +53,7 @@ def _row(name, base, old, ours, new, repeat_old, repeat_new):
 
 def run(quick: bool = True, bits=None, r_values=(2, 3, 4), big=None) -> list[dict]:
     bits = bits or ((16, 20) if quick else (16, 20, 22))
-    big = big if big is not None else ((28,) if quick else (28, 32, 36))
+    big = big if big is not None else ((28,) if quick else (28, 32, 36, 40))
     rows = []
     with single_thread():
         for r in r_values:

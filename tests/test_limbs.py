@@ -2,7 +2,7 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from approx import limbs
+from approx import kernels, limbs
 
 int62 = st.integers(-(2 ** 62) + 1, 2 ** 62 - 1)
 
@@ -13,7 +13,7 @@ int62 = st.integers(-(2 ** 62) + 1, 2 ** 62 - 1)
        st.lists(st.tuples(st.integers(0, 2), st.integers(-(2 ** 90), 2 ** 90)), max_size=6),
        st.integers(-(2 ** 100), 2 ** 100), st.tuples(int62, int62, int62), st.integers(0, 70))
 def test_limbs_are_exact(K, rows, ws, bias, pq, shift):
-    # limbs against Python integers: matmul (weights and bias beyond int64), S p + T q, signs, shifts, resize
+    # limbs against Python integers: matmul (weights and bias beyond int64), kernels.wide_affine, shifts, resize
     vals = [[v << (24 * (K - 1)) for v in row] for row in rows]          # values of K limbs and more
     X = limbs.resize(np.array([[limbs.int_limbs(v, K + 3) for v in row] for row in vals],
                               dtype=np.int64).transpose(2, 0, 1).copy(), K + 3)
@@ -23,15 +23,12 @@ def test_limbs_are_exact(K, rows, ws, bias, pq, shift):
     Y = limbs.matmul(W, X, [bias], limbs.limbs_for(24 * (K + 3) + 100))
     want = [[sum(w * vals[j][k] for j, w in W[0]) + bias for k in range(3)]]
     assert limbs.to_object(Y).tolist() == want
-    assert limbs.sign(Y).tolist() == [[(v > 0) - (v < 0) for v in want[0]]]
     base = np.array(pq)
-    L = limbs.lincomb([(w, X[:, j]) for j, w in W[0]], base, limbs.limbs_for(24 * (K + 3) + 100))
+    L = kernels.wide_affine([[(0, 1)] + [(j + 1, w) for j, w in W[0]]], [0], base[None], X,
+                            limbs.limbs_for(24 * (K + 3) + 100))[:, 0]
     assert limbs.to_object(L).tolist() == [sum(w * vals[j][k] for j, w in W[0]) + pq[k] for k in range(3)]
-    p, q = np.array(pq), np.array(pq[::-1])
-    Z = limbs.mul_sum(X, p[None], X[:, ::-1], q[None])
-    assert limbs.to_object(Z).tolist() == [[a * int(b) + c * int(d) for a, b, c, d in zip(row, pq, rrow, pq[::-1])]
-                                           for row, rrow in zip(vals, vals[::-1])]
     Xs = limbs.carry(np.concatenate([X, np.zeros((4,) + X.shape[1:], dtype=np.int64)]) << 0)
     Xs = limbs.matmul([[(j, 2 ** shift)] for j in range(len(rows))], Xs, None, K + 7)
     assert limbs.low_zero_bits(Xs, 10 ** 4) >= shift
-    assert limbs.to_object(limbs.resize(limbs.shift_right(Xs, shift), K + 3)).tolist() == vals
+    shifted = kernels.shift_rows(Xs.copy(), np.full(len(rows), shift))      # in place, K + 7 limbs
+    assert limbs.to_object(shifted).tolist() == vals

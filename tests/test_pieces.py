@@ -147,6 +147,7 @@ def test_certified_against_polyrelu_matches_fmpq_certifier():
 
 @settings(max_examples=6, deadline=None)
 @given(st.just(4), st.integers(36, 40), st.integers(2 ** 9, 2 ** 10 - 1))
+@example(4, 40, 700)             # breakpoints beyond int64 (limbs) from layer ~66 on
 def test_lemma2_pieces_on_limbs_match_exact_certifier(r, bits, k):
     # a Lemma 2 network deep enough that some rows need more than int64 (limbs), on a short interval
     from approx.relu_approx import polyrelu_activation

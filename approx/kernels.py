@@ -1,0 +1,473 @@
+"""Compiled (numba) kernels of ``approx.pieces``: exact integer work in one pass over the pieces.
+
+No numpy temporaries.  Integer inputs are "limb arrays" X of shape
+(K, rows, cols) holding sum_a X[a] 2^(24 a) in canonical form (``limbs.carry``: limbs below
+the top in [0, 2^24), the top limb signed; callers size K so that |top| < 2^22), or "raw"
+int64 arrays of shape (1, rows, cols), one integer per entry with |entry| < 2^63, which the
+kernels split into three canonical limbs in registers (v & MASK, (v >> 24) & MASK, v >> 48:
+the top one below 2^15 in magnitude).  So every limb a kernel multiplies is below 2^24 in
+magnitude, every product below 2^48, and a sum of up to 2^14 products is below 2^62: no
+int64 overflow for K <= 2^13 limbs (the sizes here are K <= ~40).
+
+>>> import numpy as np
+>>> S = np.array([[[3, -2 ** 62]]]); T = np.array([[[-1, 2 ** 61]]])
+>>> p = np.array([[[1, 2 ** 61, 7]]]); q = np.array([[[3, 2 ** 62, 1]]])
+>>> signs(S, T, True, p, q, True).tolist()       # 3*1 - 1*3 = 0; -2^123 + 2^123 = 0; -2^62*7 + 2^61 < 0
+[[0, 0, -1]]
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from approx.limbs import B, MASK
+
+U = 2.0 ** -53
+TWO_B = float(1 << B)
+
+
+def _c(X: np.ndarray) -> np.ndarray:
+    """C-contiguous (a copy only for a strided view): one compiled signature per kernel."""
+    return np.ascontiguousarray(X)
+
+
+@njit(cache=False, nogil=True, inline="always")
+def _load(X, i, k, raw, out):
+    """Canonical limbs of entry (i, k) of X into ``out``; returns their count (3 for raw int64:
+    v & MASK and (v >> 24) & MASK in [0, 2^24), v >> 48 signed, exact for any int64 v)."""
+    if raw:
+        v = X[0, i, k]
+        out[0] = v & MASK
+        out[1] = (v >> B) & MASK
+        out[2] = v >> (2 * B)
+        return 3
+    K = X.shape[0]
+    for a in range(K):
+        out[a] = X[a, i, k]
+    return K
+
+
+@njit(cache=False, nogil=True, inline="always")
+def _float(X, i, k, raw):
+    """float64 value of entry (i, k): float(v) for raw int64 (|error| <= u |v|), else Horner over
+    the canonical limbs from the top.  The exact partial values W_a = floor(V / 2^(24 a)) satisfy
+    W_a = 2^24 W_(a+1) + x[a] with 0 <= x[a] < 2^24; nothing rounds while they are below 2^53,
+    and past that 2^24 |W_(a+1)| <= |W_a| (1 + 2^-29), so each of the K - 1 additions adds a
+    relative error <= u: |value - V| <= K u |V| (1 + u)^(2K)."""
+    if raw:
+        return float(X[0, i, k])
+    K = X.shape[0]
+    v = float(X[K - 1, i, k])
+    for a in range(K - 2, -1, -1):
+        v = v * TWO_B + float(X[a, i, k])
+    return v
+
+
+@njit(cache=False, nogil=True, inline="always")
+def _sign_exact(a, na, b, c, nc, d, acc):
+    """Exact sign of (a) (c) + (b) (d), each a limb vector (a, b: na limbs; c, d: nc limbs):
+    the limb convolution (na + nc - 1 positions, at most 2 min(na, nc) products < 2^48 each),
+    then one canonical carry; the sign is the sign of the highest nonzero limb."""
+    n = na + nc
+    for t in range(n):
+        acc[t] = 0
+    for x in range(na):
+        for y in range(nc):
+            acc[x + y] += a[x] * c[y] + b[x] * d[y]
+    for t in range(n - 1):
+        acc[t + 1] += acc[t] >> B
+        acc[t] &= MASK
+    for t in range(n - 1, -1, -1):
+        if acc[t] > 0:
+            return 1
+        if acc[t] < 0:
+            return -1
+    return 0
+
+
+def _make_signs_kernel(s_raw: bool, p_raw: bool):
+    """The signs kernel with the representations fixed at compile time (the first pass then
+    compiles to straight-line, vectorised float code)."""
+
+    @njit(cache=False, nogil=True)
+    def kernel(S, T, p, q, out):
+        n, P = S.shape[1], S.shape[2]
+        KS = 3 if s_raw else S.shape[0]
+        KP = 3 if p_raw else p.shape[0]
+        # float filter (see ``signs``): |V - exact| <= (2 K + 3) u E (1 + 4 K u), K = max limbs
+        gam = 16.0 * (max(KS, KP) + 1) * U
+        m = 1 if p_raw else P + 1   # limb points: their floats once for all rows
+        pf, qf = np.empty(m), np.empty(m)
+        for k in range(m if not p_raw else 0):
+            pf[k], qf[k] = _float(p, 0, k, False), _float(q, 0, k, False)
+        for i in range(n):          # branch-free first pass; 2 or 3 mark "unsure" (e = inf: overflow, nan)
+            for k in range(P + 1):
+                kk = min(k, P - 1)
+                x = _float(S, i, kk, s_raw) * (float(p[0, 0, k]) if p_raw else pf[k])
+                y = _float(T, i, kk, s_raw) * (float(q[0, 0, k]) if p_raw else qf[k])
+                v = x + y
+                e = gam * (abs(x) + abs(y))
+                out[i, k] = (v > e) - (v < -e) + 2 * ((abs(v) <= e) | (abs(v) == np.inf) | (e == np.inf))
+        a = np.empty(KS, np.int64)
+        b = np.empty(KS, np.int64)
+        c = np.empty(KP, np.int64)
+        d = np.empty(KP, np.int64)
+        acc = np.empty(KS + KP, np.int64)
+        exact = 0
+        for i in range(n):
+            for k in range(P + 1):
+                if out[i, k] == 0 or out[i, k] == 1 or out[i, k] == -1:
+                    continue
+                kk = min(k, P - 1)
+                na = _load(S, i, kk, s_raw, a)
+                _load(T, i, kk, s_raw, b)
+                nc = _load(p, 0, k, p_raw, c)
+                _load(q, 0, k, p_raw, d)
+                out[i, k] = _sign_exact(a, na, b, c, nc, d, acc)
+                exact += 1
+        return exact
+
+    return kernel
+
+
+_SIGNS = {(s, p): _make_signs_kernel(s, p) for s in (False, True) for p in (False, True)}
+
+
+def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarray, p_raw: bool) -> np.ndarray:
+    """Exact signs (int8, shape (rows, P + 1)) of S p + T q: rows S, T of shape (K, rows, P) and
+    points p, q of shape (Kp, 1, P + 1) (limbs, or raw int64 when ``*_raw``, see the module);
+    column k < P pairs piece k's form with point k, column P the last piece's form with point P.
+
+    A float filter decides most signs: with x~ the float of a limb vector x of at most K limbs
+    (``_float``: |x~ - x| <= K u |x| (1 + u)^(2K), so also |x| <= |x~| (1 + 2 K u)), the products
+    x~S x~p, x~T x~q are within 2 K u (1 + 4 K u) of S p, T q relative to E = |x~S x~p| + |x~T x~q|,
+    and the three roundings of V = fl(fl(x~S x~p) + fl(x~T x~q)) add at most 3 u E (1 + u):
+    |V - (S p + T q)| <= (2 K + 3) u E (1 + 4 K u).  The kernel trusts sign(V) when
+    |V| > 16 (K + 1) u E~ (E~: E computed in float, within a relative 2u; far more than the bound;
+    an overflow, V or E~ infinite or V = inf - inf = nan, fails the test).  Every other sign,
+    zeros included, is exact on limbs.
+
+    >>> signs(np.array([[[1, 1]]]), np.array([[[0, 0]]]), True, np.array([[[-1, 0, 5]]]),
+    ...       np.array([[[1, 1, 1]]]), True).tolist()
+    [[-1, 0, 1]]
+    """
+    out = np.empty((S.shape[1], S.shape[2] + 1), dtype=np.int8)
+    if S.shape[1] and S.shape[2]:
+        _SIGNS[bool(s_raw), bool(p_raw)](*(_c(x) for x in (S, T, p, q)), out)
+    return out
+
+
+@njit(cache=False, nogil=True)
+def _affine_kernel(indptr, idx, w, b, X, out):
+    n_out, P = out.shape
+    for i in range(n_out):              # row by row: contiguous, vectorised passes over the pieces
+        for k in range(P):
+            out[i, k] = b[i]
+        for c in range(indptr[i], indptr[i + 1]):
+            j, wc = idx[c], w[c]
+            for k in range(P):
+                out[i, k] += wc * X[j, k]
+
+
+def affine(W: list, b: list, X: np.ndarray) -> np.ndarray:
+    """W X + b (b per row, broadcast over columns) for int64 X (n_in, P) and sparse integer rows
+    W = [[(j, w), ...], ...], row by row.  Exact (no int64 overflow) when the
+    caller has bounded every row: |b_i| + sum_j |w_ij| max_k |X_jk| < 2^63 (``approx.pieces``
+    asks < 2^61 of a float bound): every partial sum and product is below it.
+
+    >>> affine([[(0, 3), (1, -1)], []], [1, 2], np.array([[1, 2], [5, 7]])).tolist()
+    [[-1, 0], [2, 2]]
+    """
+    indptr = np.cumsum([0] + [len(row) for row in W]).astype(np.int64)
+    idx = np.array([j for row in W for j, _ in row], dtype=np.int64)
+    w = np.array([v for row in W for _, v in row], dtype=np.int64)
+    out = np.empty((len(W), X.shape[1]), dtype=np.int64)
+    _affine_kernel(indptr, idx, w, np.asarray(b, dtype=np.int64), _c(X), out)
+    return out
+
+
+@njit(cache=False, nogil=True)
+def _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, acc):
+    n1, K, P = Xn.shape[0], out.shape[0], out.shape[2]
+    Kc, M, Kx = acc.shape[0], wl.shape[1], Xw.shape[0]
+    for i in range(out.shape[1]):       # row by row, each limb plane a contiguous pass over the pieces
+        for a in range(Kc):
+            v = bl[i, a] if a < bl.shape[1] else 0
+            for k in range(P):
+                acc[a, k] = v
+        for c in range(indptr[i], indptr[i + 1]):
+            j = idx[c]
+            for m in range(M):
+                wm = wl[c, m]
+                if wm == 0:
+                    continue
+                if j < n1:              # int64 input: its three limbs, as in ``_load``
+                    for k in range(P):
+                        v = Xn[j, k]
+                        acc[m, k] += wm * (v & MASK)
+                        acc[m + 1, k] += wm * ((v >> B) & MASK)
+                        acc[m + 2, k] += wm * (v >> (2 * B))
+                else:
+                    for a in range(Kx):
+                        for k in range(P):
+                            acc[a + m, k] += wm * Xw[a, j - n1, k]
+        for a in range(Kc - 1):
+            for k in range(P):
+                acc[a + 1, k] += acc[a, k] >> B
+                acc[a, k] &= MASK
+        for a in range(K - 1):
+            for k in range(P):
+                out[a, i, k] = acc[a, k]
+        # the value fits K limbs, so the limbs above K - 1 are a sign fill (0.. or MASK.., -1)
+        for k in range(P):
+            out[K - 1, i, k] = acc[K - 1, k] - (1 << B) if acc[Kc - 1, k] < 0 else acc[K - 1, k]
+
+
+def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int) -> np.ndarray:
+    """Canonical limbs (K, len(W), P) of W X + b, X the rows of int64 Xn (n1, P) then of the limbs
+    Xw (Kx, n2, P), W = [[(j, w), ...], ...] and b Python integers of any size (caller: K limbs
+    cover every value).  Row by row, a limb convolution over whole limb planes: weight limbs
+    (M of them, canonical, below 2^24 in magnitude) times input limbs (below 2^24) are below
+    2^48, and each accumulator position sums one bias limb and at most min(M, Kx) products per
+    weight: below 2^62 for rows of fewer than 2^13 / min(M, Kx) weights (checked); then one
+    canonical carry.
+
+    >>> from approx import limbs
+    >>> X = wide_affine([[(0, 2 ** 70), (1, -1)]], [3], np.array([[5]]), limbs.split(np.array([[2 ** 62]]), 3), 5)
+    >>> limbs.to_object(X).tolist() == [[5 * 2 ** 70 - 2 ** 62 + 3]]
+    True
+    """
+    from approx.limbs import int_limbs
+    wmax = max([abs(v) for row in W for _, v in row] + [abs(v) for v in b] + [1])
+    M = (wmax.bit_length() + 1) // B + 1           # |w| < 2^(24 M - 1): top limb below 2^23
+    nnz = sum(len(row) for row in W)
+    indptr = np.cumsum([0] + [len(row) for row in W]).astype(np.int64)
+    idx = np.array([j for row in W for j, _ in row], dtype=np.int64)
+    wl = np.array([int_limbs(v, M) for row in W for _, v in row], dtype=np.int64).reshape(nnz, M)
+    bl = np.array([int_limbs(v, M) for v in b], dtype=np.int64).reshape(len(W), M)
+    if max(map(len, W), default=0) * min(M, max(Xw.shape[0], 3)) >= 2 ** 13:
+        raise ValueError("wide_affine: a row with too many weights for the int64 accumulator bound")
+    Kc = max(K, max(Xw.shape[0], 3) + M, M) + 1
+    out = np.empty((K, len(W), Xn.shape[1]), dtype=np.int64)
+    _wide_affine_kernel(indptr, idx, wl, bl, _c(Xn), _c(Xw), out, np.empty((Kc, Xn.shape[1]), np.int64))
+    return out
+
+
+@njit(cache=False, nogil=True)
+def _crossings_kernel(sg, ci, ck):
+    n, P = sg.shape[0], sg.shape[1] - 1
+    t = 0
+    for i in range(n):
+        for k in range(P):
+            if sg[i, k] * sg[i, k + 1] < 0:
+                if t < len(ci):
+                    ci[t], ck[t] = i, k
+                t += 1
+    return t
+
+
+def crossings(sg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, pieces) where the signs sg (int8, (rows, P + 1)) at a piece's two ends are opposite,
+    in row-major order (as ``np.nonzero``).
+
+    >>> [v.tolist() for v in crossings(np.array([[1, -1, -1], [0, 1, -1]], dtype=np.int8))]
+    [[0, 1], [0, 1]]
+    """
+    empty = np.empty(0, np.int64)
+    sg = _c(sg)
+    n = _crossings_kernel(sg, empty, empty)
+    ci, ck = np.empty(n, np.int64), np.empty(n, np.int64)
+    _crossings_kernel(sg, ci, ck)
+    return ci, ck
+
+
+@njit(cache=False, nogil=True)
+def _same_kernel(X, same):
+    K, n, P = X.shape
+    for a in range(K):
+        for i in range(n):
+            for k in range(P - 1):
+                same[k] &= X[a, i, k + 1] == X[a, i, k]
+
+
+def same_next(X: np.ndarray, same: np.ndarray) -> None:
+    """same[k] &= (column k + 1 of X equals column k in every row and limb), X of shape (K, rows, P).
+
+    >>> same = np.ones(2, dtype=bool); same_next(np.array([[[1, 1, 2]]]), same); same.tolist()
+    [True, False]
+    """
+    _same_kernel(_c(X), same)
+
+
+@njit(cache=False, nogil=True)
+def _active_kernel(sg, m, cstart, cci, cpos, out):
+    n, P = sg.shape[0], m.shape[0]
+    j0 = 0
+    for k in range(P):
+        w = m[k] + 1
+        for i in range(n):
+            sl, sr = sg[i, k], sg[i, k + 1]
+            d = sl > 0 or (sl == 0 and sr > 0)
+            for j in range(w):
+                out[i, j0 + j] = d
+        for c in range(cstart[k], cstart[k + 1]):
+            i = cci[c]
+            for j in range(w):
+                out[i, j0 + j] = sg[i, k] > 0 if j <= cpos[c] else sg[i, k + 1] > 0
+        j0 += w
+
+
+def active(sg: np.ndarray, m: np.ndarray, ci: np.ndarray, ck: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Which rows are active (ReLU passes) on each subpiece: piece k of P splits into m[k] + 1
+    subpieces; row i is active on all of them where its signs sg[i, k], sg[i, k + 1] at the piece's
+    ends (int8, (rows, P + 1)) do not cross (sL > 0, or sL = 0 < sR), and for a crossing (ci, ck)
+    (sorted by ck) on subpieces 0 .. pos when sL > 0, on the rest when sR > 0.
+
+    >>> active(np.array([[1, -1], [0, 1]], dtype=np.int8), np.array([1]), np.array([0]), np.array([0]),
+    ...        np.array([0])).tolist()
+    [[True, False], [True, True]]
+    """
+    out = np.empty((sg.shape[0], int(m.sum()) + len(m)), dtype=np.bool_)
+    cstart = np.searchsorted(ck, np.arange(len(m) + 1))
+    _active_kernel(_c(sg), m.astype(np.int64), cstart, ci.astype(np.int64), pos.astype(np.int64), out)
+    return out
+
+
+@njit(cache=False, nogil=True)
+def _expand_kernel(X, reps, active, out):
+    K, n, P = X.shape
+    for a in range(K):
+        for i in range(n):
+            j = 0
+            for k in range(P):          # (most pieces do not split: reps[k] = 1, branch-free)
+                v, r = X[a, i, k], reps[k]
+                out[a, i, j] = v * active[i, j]
+                if r > 1:
+                    for t in range(1, r):
+                        out[a, i, j + t] = v * active[i, j + t]
+                j += r
+
+
+def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """``np.repeat(X, reps, axis=-1)`` with entries where ``active`` (rows, sum reps) is False set
+    to 0, in one pass; X of shape (K, rows, P) (any int64: copies only, exact).
+
+    >>> expand(np.array([[[5, -7]]]), np.array([2, 1]), np.array([[True, False, True]])).tolist()
+    [[[5, 0, -7]]]
+    """
+    out = np.empty(X.shape[:2] + (int(reps.sum()),), dtype=np.int64)
+    _expand_kernel(_c(X), reps.astype(np.int64), _c(active), out)
+    return out
+
+
+@njit(cache=False, nogil=True, inline="always")
+def _low_zeros(X, j):
+    """Trailing zero bits of the canonical limbs X[:, j] (value nonzero)."""
+    for a in range(X.shape[0]):
+        v = X[a, j] & MASK if a < X.shape[0] - 1 else X[a, j]
+        if v != 0:
+            z = 0
+            while (v >> z) & 1 == 0:
+                z += 1
+            return B * a + z
+    return B * X.shape[0]
+
+
+@njit(cache=False, nogil=True, inline="always")
+def _shift_kernel(X, j, s):
+    """X[:, j] >>= s in place for a value divisible by 2^s: limb a takes bits 24 a + s .. of the
+    value (two source limbs), the top limb keeps the sign, then one canonical carry (the shifted
+    top may sit below higher limbs that are now zero)."""
+    K = X.shape[0]
+    d, t = s // B, s % B
+    for a in range(K):
+        src = a + d
+        if src >= K:
+            X[a, j] = 0
+            continue
+        v = X[src, j] >> t
+        if src + 1 < K and t:
+            v += (X[src + 1, j] & ((1 << t) - 1)) << (B - t)
+        X[a, j] = v
+    for a in range(K - 1):
+        X[a + 1, j] += X[a, j] >> B
+        X[a, j] &= MASK
+
+
+@njit(cache=False, nogil=True)
+def _reduce_pow2_kernel(P, Q):
+    for j in range(P.shape[1]):
+        s = _low_zeros(Q, j)
+        if s:
+            s = min(s, _low_zeros(P, j))
+        if s:
+            _shift_kernel(P, j, s)
+            _shift_kernel(Q, j, s)
+
+
+def reduce_pow2(P: np.ndarray, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fractions P / Q (canonical limbs (K, N), Q > 0) divided, in place, by the largest power of
+    two dividing both (exact shifts; 0 / Q becomes 0 / odd part of Q).
+
+    >>> from approx import limbs
+    >>> a, b = reduce_pow2(limbs.split(np.array([12, 0]), 3), limbs.split(np.array([40, 8]), 3))
+    >>> limbs.to_object(a).tolist(), limbs.to_object(b).tolist()
+    ([3, 0], [10, 1])
+    """
+    _reduce_pow2_kernel(P, Q)
+    return P, Q
+
+
+@njit(cache=False, nogil=True)
+def _shift_rows_kernel(X, sh):
+    K, P = X.shape[0], X.shape[2]
+    for i in range(X.shape[1]):         # as ``_shift_kernel``, a limb plane at a time (vectorised)
+        if sh[i] == 0:
+            continue
+        d, t = sh[i] // B, sh[i] % B
+        for a in range(K):              # plane a reads planes a + d, a + d + 1 >= a: not yet written
+            src = a + d
+            for k in range(P):
+                v = X[src, i, k] >> t if src < K else 0
+                if src + 1 < K and t:
+                    v += (X[src + 1, i, k] & ((1 << t) - 1)) << (B - t)
+                X[a, i, k] = v
+        for a in range(K - 1):
+            for k in range(P):
+                X[a + 1, i, k] += X[a, i, k] >> B
+                X[a, i, k] &= MASK
+
+
+def shift_rows(X: np.ndarray, sh: np.ndarray) -> np.ndarray:
+    """Row i of the canonical limbs X (K, rows, P) divided by 2^sh[i], in place (caller: every
+    value of the row divisible by it; exact shifts as ``reduce_pow2``).
+
+    >>> from approx import limbs
+    >>> X = limbs.split(np.array([[-(2 ** 62), 3 * 2 ** 50], [5, 7]]), 4)
+    >>> limbs.to_object(shift_rows(X, np.array([50, 0]))).tolist()
+    [[-4096, 3], [5, 7]]
+    """
+    _shift_rows_kernel(X, sh.astype(np.int64))
+    return X
+
+
+@njit(cache=False, nogil=True)
+def _absmax_kernel(X, out):
+    for i in range(X.shape[1]):
+        m = 0.0
+        for k in range(X.shape[2]):
+            m = max(m, abs(_float(X, i, k, False)))
+        out[i] = m
+
+
+def absmax_rows(X: np.ndarray) -> np.ndarray:
+    """Per row, an upper bound of max |value| of the canonical limbs X (K, rows, P): the float
+    maximum (each within a relative K u (1 + u)^(2K), see ``_float``) times 1 + 2^-40.
+
+    >>> from approx import limbs
+    >>> absmax_rows(limbs.split(np.array([[-(2 ** 62), 3], [0, 0]]), 3)).tolist() == [2.0 ** 62 * (1 + 2.0 ** -40), 0.0]
+    True
+    """
+    out = np.empty(X.shape[1])
+    _absmax_kernel(_c(X), out)
+    return out * (1 + 2.0 ** -40)

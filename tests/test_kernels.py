@@ -1,0 +1,135 @@
+"""approx.kernels: the compiled kernels of approx.pieces against Python integers."""
+import math
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import example, given, settings, strategies as st
+
+from approx import kernels, limbs
+
+int63 = st.integers(-(2 ** 63), 2 ** 63 - 1)
+
+
+def _limbs(values, K):
+    """Canonical limbs (K, 1, n) of Python integers (each fits K limbs with room: |v| < 2^(24 K - 2))."""
+    return np.array([limbs.int_limbs(v, K) for v in values], dtype=np.int64).T[:, None, :].copy()
+
+
+def _sgn(v):
+    return (v > 0) - (v < 0)
+
+
+@st.composite
+def dot_cases(draw):
+    """Entries (S, T, p, q), each an int64 (raw) or a limb integer, with a share of exact zeros
+    S p + T q = 0 (S = k q', T = -k p' for p / q = p' / q') and near-zeros (+-1 off)."""
+    s_raw, p_raw = draw(st.booleans()), draw(st.booleans())
+    Ks, Kp = (1 if s_raw else draw(st.integers(3, 6))), (1 if p_raw else draw(st.integers(3, 6)))
+    s_int = int63 if s_raw else st.integers(-(2 ** (24 * Ks - 3)), 2 ** (24 * Ks - 3))
+    p_int = int63 if p_raw else st.integers(-(2 ** (24 * Kp - 3)), 2 ** (24 * Kp - 3))
+    def fits(v):
+        return -(2 ** 63) <= v < 2 ** 63 if s_raw else abs(v) <= 2 ** (24 * Ks - 3)
+
+    n = draw(st.integers(1, 12))
+    S, T, p, q = ([draw(s_int) for _ in range(n)] for s_int in (s_int, s_int, p_int, p_int))
+    for j in range(n):
+        kind = draw(st.sampled_from(["any", "zero", "near"]))
+        if kind != "any" and q[j]:
+            g = math.gcd(p[j], q[j])
+            a, b = p[j] // g, q[j] // g               # p / q = a / b in lowest terms
+            k = draw(st.integers(-3, 3))
+            near = draw(st.sampled_from([-1, 1])) if kind == "near" else 0
+            if all(fits(v) for v in (k * b, -k * a + near)):
+                S[j], T[j] = k * b, -k * a + near
+    return s_raw, Ks, S, T, p_raw, Kp, p, q
+
+
+def _as_kernel_input(values, raw, K):
+    return np.array(values, dtype=np.int64)[None, None] if raw else _limbs(values, K)
+
+
+@settings(max_examples=200, deadline=None)
+@given(dot_cases())
+@example((True, 1, [2 ** 61, 3, -(2 ** 63)], [-(2 ** 61), -5, 2 ** 63 - 1], True, 1, [2 ** 61 + 1, 5, 2 ** 63 - 1],
+          [2 ** 61 + 1, 3, -(2 ** 63)]))
+@example((False, 5, [2 ** 100 + 1, -(2 ** 110)], [-(2 ** 100) - 1, 2 ** 110], False, 4, [2 ** 90, 7, 1],
+          [2 ** 90, 7, 1]))
+@example((False, 50, [2 ** 1100, 2 ** 1100], [-(2 ** 1100), -(2 ** 1100) + 1], True, 1, [2 ** 10, 1, 0],
+          [2 ** 10, 1, 0]))                   # products beyond float64's range (inf - inf = nan): exact
+def test_signs_are_exact(case):
+    s_raw, Ks, S, T, p_raw, Kp, p, q = case
+    n = len(S)
+    p, q = p[:n + 1] + [0] * (n + 1 - len(p)), q[:n + 1] + [0] * (n + 1 - len(q))
+    got = kernels.signs(_as_kernel_input(S, s_raw, Ks), _as_kernel_input(T, s_raw, Ks), s_raw,
+                        _as_kernel_input(p, p_raw, Kp), _as_kernel_input(q, p_raw, Kp), p_raw)
+    want = [_sgn(S[min(k, n - 1)] * p[k] + T[min(k, n - 1)] * q[k]) for k in range(n + 1)]
+    assert got.tolist() == [want]
+
+
+@st.composite
+def splits(draw):
+    """Signs of rows at piece ends, and for each piece a sorted list of distinct root positions
+    with the rows crossing there (each crossing row once per piece)."""
+    n, P = draw(st.integers(1, 5)), draw(st.integers(1, 6))
+    sg = np.array([[draw(st.integers(-1, 1)) for _ in range(P + 1)] for _ in range(n)], dtype=np.int8)
+    m = np.zeros(P, dtype=np.int64)
+    ci, ck, pos = [], [], []
+    for k in range(P):
+        rows = [i for i in range(n) if sg[i, k] * sg[i, k + 1] < 0]
+        m[k] = draw(st.integers(len(rows) > 0, len(rows))) if rows else 0
+        for i in rows:
+            ci.append(i)
+            ck.append(k)
+            pos.append(draw(st.integers(0, m[k] - 1)))
+    return sg, m, np.array(ci, dtype=np.int64), np.array(ck, dtype=np.int64), np.array(pos, dtype=np.int64)
+
+
+@settings(max_examples=100, deadline=None)
+@given(splits(), st.integers(1, 4), st.data())
+def test_active_and_expand_follow_the_definition(case, K, data):
+    sg, m, ci, ck, pos = case
+    n, P = sg.shape[0], len(m)
+    act = kernels.active(sg, m, ci, ck, pos)
+    want = []
+    for i in range(n):
+        row = []
+        for k in range(P):
+            cross = [int(pos[c]) for c in range(len(ci)) if ci[c] == i and ck[c] == k]
+            for j in range(m[k] + 1):
+                if cross:
+                    row.append(bool(sg[i, k] > 0) if j <= cross[0] else bool(sg[i, k + 1] > 0))
+                else:
+                    row.append(bool(sg[i, k] > 0 or (sg[i, k] == 0 and sg[i, k + 1] > 0)))
+        want.append(row)
+    assert act.tolist() == want
+    assert [v.tolist() for v in kernels.crossings(sg)] == [v.tolist() for v in
+                                                           np.nonzero(sg[:, :-1].astype(int) * sg[:, 1:] < 0)]
+    X = np.array(data.draw(st.lists(st.lists(st.lists(int63, min_size=P, max_size=P), min_size=n, max_size=n),
+                                    min_size=K, max_size=K)), dtype=np.int64)
+    assert (kernels.expand(X, m + 1, act) == np.repeat(X, m + 1, axis=-1) * act).all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 3), st.lists(st.tuples(st.integers(-(2 ** 60), 2 ** 60), st.integers(1, 2 ** 60),
+                                             st.integers(0, 60)), min_size=1, max_size=10))
+def test_reduce_pow2_is_exact(extra, fracs):
+    num = [a << s for a, b, s in fracs]
+    den = [b << s for a, b, s in fracs]
+    K = limbs.limbs_for(max(abs(v) for v in num + den).bit_length()) + extra
+    P, Q = kernels.reduce_pow2(_limbs(num, K)[:, 0], _limbs(den, K)[:, 0])
+    got = list(zip(limbs.to_object(P).tolist(), limbs.to_object(Q).tolist()))
+    for (a, b), x, y in zip(got, num, den):
+        assert Fraction(a, b) == Fraction(x, y) and b > 0
+        assert (a % 2 == 1) or (b % 2 == 1)              # no common factor 2 left
+        assert (x // a if a else y // b) & ((x // a if a else y // b) - 1) == 0   # divided by a power of two
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(2, 8), st.data())
+def test_same_next_compares_neighbouring_columns(K, n, P, data):
+    X = np.array(data.draw(st.lists(st.integers(-2, 2), min_size=K * n * P, max_size=K * n * P)),
+                 dtype=np.int64).reshape(K, n, P)
+    start = np.array(data.draw(st.lists(st.booleans(), min_size=P - 1, max_size=P - 1)), dtype=bool)
+    same = start.copy()
+    kernels.same_next(X, same)
+    assert same.tolist() == [bool(start[k]) and (X[:, :, k + 1] == X[:, :, k]).all() for k in range(P - 1)]
