@@ -24,6 +24,7 @@ from approx.limbs import B, MASK
 
 U = 2.0 ** -53
 TWO_B = float(1 << B)
+TILE = 512      # pieces per pass: a row's tile of partial sums or floats stays in the L1 cache
 
 
 def _c(X: np.ndarray) -> np.ndarray:
@@ -64,6 +65,26 @@ def _float(X, i, k, raw):
 
 
 @njit(cache=False, nogil=True, inline="always")
+def _floats(X, i, k0, m, raw, out):
+    """``_float`` of entries (i, k0 .. k0 + m - 1) into out[:m], a limb plane at a time (the same
+    Horner steps in the same order, so the same values and error bound)."""
+    o = out[:m]
+    if raw:
+        x = X[0, i, k0:k0 + m]
+        for t in range(m):
+            o[t] = float(x[t])
+        return
+    K = X.shape[0]
+    x = X[K - 1, i, k0:k0 + m]
+    for t in range(m):
+        o[t] = float(x[t])
+    for a in range(K - 2, -1, -1):
+        x = X[a, i, k0:k0 + m]
+        for t in range(m):
+            o[t] = o[t] * TWO_B + float(x[t])
+
+
+@njit(cache=False, nogil=True, inline="always")
 def _sign_exact(a, na, b, c, nc, d, acc):
     """Exact sign of (a) (c) + (b) (d), each a limb vector (a, b: na limbs; c, d: nc limbs):
     the limb convolution (na + nc - 1 positions, at most 2 min(na, nc) products < 2^48 each),
@@ -86,28 +107,42 @@ def _sign_exact(a, na, b, c, nc, d, acc):
 
 
 def _make_signs_kernel(s_raw: bool, p_raw: bool):
-    """The signs kernel with the representations fixed at compile time (the first pass then
-    compiles to straight-line, vectorised float code)."""
+    """The signs kernel with the representations fixed at compile time; the float filter runs a
+    tile of pieces at a time over contiguous slices (so it vectorises), the exact pass only over
+    the entries it left unsure."""
 
     @njit(cache=False, nogil=True)
-    def kernel(S, T, p, q, out):
+    def kernel(S, T, p, q, out, tile):
         n, P = S.shape[1], S.shape[2]
         KS = 3 if s_raw else S.shape[0]
         KP = 3 if p_raw else p.shape[0]
         # float filter (see ``signs``): |V - exact| <= (2 K + 3) u E (1 + 4 K u), K = max limbs
         gam = 16.0 * (max(KS, KP) + 1) * U
-        m = 1 if p_raw else P + 1   # limb points: their floats once for all rows
-        pf, qf = np.empty(m), np.empty(m)
-        for k in range(m if not p_raw else 0):
-            pf[k], qf[k] = _float(p, 0, k, False), _float(q, 0, k, False)
-        for i in range(n):          # branch-free first pass; 2 or 3 mark "unsure" (e = inf: overflow, nan)
-            for k in range(P + 1):
-                kk = min(k, P - 1)
-                x = _float(S, i, kk, s_raw) * (float(p[0, 0, k]) if p_raw else pf[k])
-                y = _float(T, i, kk, s_raw) * (float(q[0, 0, k]) if p_raw else qf[k])
-                v = x + y
-                e = gam * (abs(x) + abs(y))
-                out[i, k] = (v > e) - (v < -e) + 2 * ((abs(v) <= e) | (abs(v) == np.inf) | (e == np.inf))
+        pf, qf = np.empty(P + 1), np.empty(P + 1)
+        for k in range(P + 1):      # the points' floats, once for all rows
+            pf[k], qf[k] = _float(p, 0, k, p_raw), _float(q, 0, k, p_raw)
+        fs, ft = np.empty(tile), np.empty(tile)
+        unsure = 0
+        for i in range(n):          # branch-free; 2 or 3 mark "unsure" (e = inf: overflow, nan)
+            o = out[i]
+            for k0 in range(0, P + 1, tile):
+                m = min(P + 1, k0 + tile) - k0
+                mp = min(P, k0 + tile) - k0          # columns with their own piece (k < P)
+                _floats(S, i, k0, mp, s_raw, fs)
+                _floats(T, i, k0, mp, s_raw, ft)
+                if mp < m:                           # column P: the last piece's form
+                    fs[mp], ft[mp] = _float(S, i, P - 1, s_raw), _float(T, i, P - 1, s_raw)
+                a, b, ot = pf[k0:k0 + m], qf[k0:k0 + m], o[k0:k0 + m]
+                for t in range(m):
+                    x = fs[t] * a[t]
+                    y = ft[t] * b[t]
+                    v = x + y
+                    e = gam * (abs(x) + abs(y))
+                    c = (abs(v) <= e) | (abs(v) == np.inf) | (e == np.inf)
+                    ot[t] = (v > e) - (v < -e) + 2 * c
+                    unsure += c
+        if unsure == 0:
+            return 0
         a = np.empty(KS, np.int64)
         b = np.empty(KS, np.int64)
         c = np.empty(KP, np.int64)
@@ -133,7 +168,8 @@ def _make_signs_kernel(s_raw: bool, p_raw: bool):
 _SIGNS = {(s, p): _make_signs_kernel(s, p) for s in (False, True) for p in (False, True)}
 
 
-def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarray, p_raw: bool) -> np.ndarray:
+def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarray, p_raw: bool,
+          tile: int = 0) -> np.ndarray:
     """Exact signs (int8, shape (rows, P + 1)) of S p + T q: rows S, T of shape (K, rows, P) and
     points p, q of shape (Kp, 1, P + 1) (limbs, or raw int64 when ``*_raw``, see the module);
     column k < P pairs piece k's form with point k, column P the last piece's form with point P.
@@ -145,7 +181,8 @@ def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarra
     |V - (S p + T q)| <= (2 K + 3) u E (1 + 4 K u).  The kernel trusts sign(V) when
     |V| > 16 (K + 1) u E~ (E~: E computed in float, within a relative 2u; far more than the bound;
     an overflow, V or E~ infinite or V = inf - inf = nan, fails the test).  Every other sign,
-    zeros included, is exact on limbs.
+    zeros included, is exact on limbs.  ``tile``: pieces per pass (default ``TILE``; tests take
+    small tiles to cross the tile ends).
 
     >>> signs(np.array([[[1, 1]]]), np.array([[[0, 0]]]), True, np.array([[[-1, 0, 5]]]),
     ...       np.array([[[1, 1, 1]]]), True).tolist()
@@ -153,25 +190,27 @@ def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarra
     """
     out = np.empty((S.shape[1], S.shape[2] + 1), dtype=np.int8)
     if S.shape[1] and S.shape[2]:
-        _SIGNS[bool(s_raw), bool(p_raw)](*(_c(x) for x in (S, T, p, q)), out)
+        _SIGNS[bool(s_raw), bool(p_raw)](*(_c(x) for x in (S, T, p, q)), out, tile or TILE)
     return out
 
 
 @njit(cache=False, nogil=True)
-def _affine_kernel(indptr, idx, w, b, X, out):
+def _affine_kernel(indptr, idx, w, b, X, out, tile):
     n_out, P = out.shape
-    for i in range(n_out):              # row by row: contiguous, vectorised passes over the pieces
-        for k in range(P):
-            out[i, k] = b[i]
-        for c in range(indptr[i], indptr[i + 1]):
-            j, wc = idx[c], w[c]
-            for k in range(P):
-                out[i, k] += wc * X[j, k]
+    for i in range(n_out):              # row by row, a tile at a time (contiguous slices: vectorised)
+        for k0 in range(0, P, tile):
+            o = out[i, k0:k0 + tile]
+            for t in range(o.shape[0]):
+                o[t] = b[i]
+            for c in range(indptr[i], indptr[i + 1]):
+                x, wc = X[idx[c], k0:k0 + tile], w[c]
+                for t in range(o.shape[0]):
+                    o[t] += wc * x[t]
 
 
-def affine(W: list, b: list, X: np.ndarray) -> np.ndarray:
+def affine(W: list, b: list, X: np.ndarray, tile: int = TILE) -> np.ndarray:
     """W X + b (b per row, broadcast over columns) for int64 X (n_in, P) and sparse integer rows
-    W = [[(j, w), ...], ...], row by row.  Exact (no int64 overflow) when the
+    W = [[(j, w), ...], ...], row by row, ``tile`` pieces at a time.  Exact (no int64 overflow) when the
     caller has bounded every row: |b_i| + sum_j |w_ij| max_k |X_jk| < 2^63 (``approx.pieces``
     asks < 2^61 of a float bound): every partial sum and product is below it.
 
@@ -182,51 +221,58 @@ def affine(W: list, b: list, X: np.ndarray) -> np.ndarray:
     idx = np.array([j for row in W for j, _ in row], dtype=np.int64)
     w = np.array([v for row in W for _, v in row], dtype=np.int64)
     out = np.empty((len(W), X.shape[1]), dtype=np.int64)
-    _affine_kernel(indptr, idx, w, np.asarray(b, dtype=np.int64), _c(X), out)
+    _affine_kernel(indptr, idx, w, np.asarray(b, dtype=np.int64), _c(X), out, tile)
     return out
 
 
 @njit(cache=False, nogil=True)
 def _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, acc):
     n1, K, P = Xn.shape[0], out.shape[0], out.shape[2]
-    Kc, M, Kx = acc.shape[0], wl.shape[1], Xw.shape[0]
-    for i in range(out.shape[1]):       # row by row, each limb plane a contiguous pass over the pieces
-        for a in range(Kc):
-            v = bl[i, a] if a < bl.shape[1] else 0
-            for k in range(P):
-                acc[a, k] = v
-        for c in range(indptr[i], indptr[i + 1]):
-            j = idx[c]
-            for m in range(M):
-                wm = wl[c, m]
-                if wm == 0:
-                    continue
-                if j < n1:              # int64 input: its three limbs, as in ``_load``
-                    for k in range(P):
-                        v = Xn[j, k]
-                        acc[m, k] += wm * (v & MASK)
-                        acc[m + 1, k] += wm * ((v >> B) & MASK)
-                        acc[m + 2, k] += wm * (v >> (2 * B))
-                else:
-                    for a in range(Kx):
-                        for k in range(P):
-                            acc[a + m, k] += wm * Xw[a, j - n1, k]
-        for a in range(Kc - 1):
-            for k in range(P):
-                acc[a + 1, k] += acc[a, k] >> B
-                acc[a, k] &= MASK
-        for a in range(K - 1):
-            for k in range(P):
-                out[a, i, k] = acc[a, k]
-        # the value fits K limbs, so the limbs above K - 1 are a sign fill (0.. or MASK.., -1)
-        for k in range(P):
-            out[K - 1, i, k] = acc[K - 1, k] - (1 << B) if acc[Kc - 1, k] < 0 else acc[K - 1, k]
+    Kc, M, Kx, tile = acc.shape[0], wl.shape[1], Xw.shape[0], acc.shape[1]
+    for i in range(out.shape[1]):       # row by row, a tile at a time: acc (Kc, tile) stays in cache
+        for k0 in range(0, P, tile):
+            m = min(P, k0 + tile) - k0
+            for a in range(Kc):
+                v, r = bl[i, a] if a < bl.shape[1] else 0, acc[a, :m]
+                for t in range(m):
+                    r[t] = v
+            for c in range(indptr[i], indptr[i + 1]):
+                j = idx[c]
+                for mm in range(M):
+                    wm = wl[c, mm]
+                    if wm == 0:
+                        continue
+                    if j < n1:              # int64 input: its three limbs, as in ``_load``
+                        x, r0, r1, r2 = Xn[j, k0:k0 + m], acc[mm, :m], acc[mm + 1, :m], acc[mm + 2, :m]
+                        for t in range(m):
+                            v = x[t]
+                            r0[t] += wm * (v & MASK)
+                            r1[t] += wm * ((v >> B) & MASK)
+                            r2[t] += wm * (v >> (2 * B))
+                    else:
+                        for a in range(Kx):
+                            x, r = Xw[a, j - n1, k0:k0 + m], acc[a + mm, :m]
+                            for t in range(m):
+                                r[t] += wm * x[t]
+            for a in range(Kc - 1):
+                r, r1 = acc[a, :m], acc[a + 1, :m]
+                for t in range(m):
+                    r1[t] += r[t] >> B
+                    r[t] &= MASK
+            for a in range(K - 1):
+                r, o = acc[a, :m], out[a, i, k0:k0 + m]
+                for t in range(m):
+                    o[t] = r[t]
+            # the value fits K limbs, so the limbs above K - 1 are a sign fill (0.. or MASK.., -1)
+            r, top, o = acc[K - 1, :m], acc[Kc - 1, :m], out[K - 1, i, k0:k0 + m]
+            for t in range(m):
+                o[t] = r[t] - (1 << B) if top[t] < 0 else r[t]
 
 
-def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int) -> np.ndarray:
+def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int, tile: int = TILE) -> np.ndarray:
     """Canonical limbs (K, len(W), P) of W X + b, X the rows of int64 Xn (n1, P) then of the limbs
     Xw (Kx, n2, P), W = [[(j, w), ...], ...] and b Python integers of any size (caller: K limbs
-    cover every value).  Row by row, a limb convolution over whole limb planes: weight limbs
+    cover every value).  Row by row and ``tile`` pieces at a time, a limb convolution over whole limb planes: weight limbs
     (M of them, canonical, below 2^24 in magnitude) times input limbs (below 2^24) are below
     2^48, and each accumulator position sums one bias limb and at most min(M, Kx) products per
     weight: below 2^62 for rows of fewer than 2^13 / min(M, Kx) weights (checked); then one
@@ -249,7 +295,7 @@ def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int) -> np.
         raise ValueError("wide_affine: a row with too many weights for the int64 accumulator bound")
     Kc = max(K, max(Xw.shape[0], 3) + M, M) + 1
     out = np.empty((K, len(W), Xn.shape[1]), dtype=np.int64)
-    _wide_affine_kernel(indptr, idx, wl, bl, _c(Xn), _c(Xw), out, np.empty((Kc, Xn.shape[1]), np.int64))
+    _wide_affine_kernel(indptr, idx, wl, bl, _c(Xn), _c(Xw), out, np.empty((Kc, tile), np.int64))
     return out
 
 
@@ -300,21 +346,29 @@ def same_next(X: np.ndarray, same: np.ndarray) -> None:
 
 
 @njit(cache=False, nogil=True)
-def _active_kernel(sg, m, cstart, cci, cpos, out):
+def _active_kernel(sg, m, split, start, cstart, cci, cpos, out):
     n, P = sg.shape[0], m.shape[0]
-    j0 = 0
-    for k in range(P):
-        w = m[k] + 1
-        for i in range(n):
-            sl, sr = sg[i, k], sg[i, k + 1]
-            d = sl > 0 or (sl == 0 and sr > 0)
-            for j in range(w):
-                out[i, j0 + j] = d
+    for i in range(n):
+        s, o = sg[i], out[i]
+        k0 = 0
+        for u in range(split.shape[0]):         # runs of unsplit pieces (vectorised), then a split one
+            k1 = split[u]
+            j0 = start[k0] if k0 < P else 0
+            L = k1 - k0
+            if L > 0:
+                sl, sr, ot = s[k0:k1], s[k0 + 1:k1 + 1], o[j0:j0 + L]
+                for t in range(L):
+                    ot[t] = (sl[t] > 0) | ((sl[t] == 0) & (sr[t] > 0))
+            if k1 < P:
+                d = s[k1] > 0 or (s[k1] == 0 and s[k1 + 1] > 0)
+                for j in range(start[k1], start[k1] + m[k1] + 1):
+                    o[j] = d
+            k0 = k1 + 1
+    for k in range(P):                          # crossings: left of the root sL > 0, right sR > 0
         for c in range(cstart[k], cstart[k + 1]):
             i = cci[c]
-            for j in range(w):
-                out[i, j0 + j] = sg[i, k] > 0 if j <= cpos[c] else sg[i, k + 1] > 0
-        j0 += w
+            for j in range(m[k] + 1):
+                out[i, start[k] + j] = sg[i, k] > 0 if j <= cpos[c] else sg[i, k + 1] > 0
 
 
 def active(sg: np.ndarray, m: np.ndarray, ci: np.ndarray, ck: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -327,25 +381,41 @@ def active(sg: np.ndarray, m: np.ndarray, ci: np.ndarray, ck: np.ndarray, pos: n
     ...        np.array([0])).tolist()
     [[True, False], [True, True]]
     """
+    m = m.astype(np.int64)
     out = np.empty((sg.shape[0], int(m.sum()) + len(m)), dtype=np.bool_)
     cstart = np.searchsorted(ck, np.arange(len(m) + 1))
-    _active_kernel(_c(sg), m.astype(np.int64), cstart, ci.astype(np.int64), pos.astype(np.int64), out)
+    split, start = _runs(m + 1)
+    _active_kernel(_c(sg), m, split, start, cstart, ci.astype(np.int64), pos.astype(np.int64), out)
     return out
 
 
+def _runs(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pieces that split (reps > 1) followed by P, and each piece's first subpiece."""
+    split = np.append(np.flatnonzero(reps > 1), len(reps)).astype(np.int64)
+    start = np.concatenate([[0], np.cumsum(reps)[:-1]]).astype(np.int64)
+    return split, start
+
+
 @njit(cache=False, nogil=True)
-def _expand_kernel(X, reps, active, out):
+def _expand_kernel(X, reps, split, start, active, out):
     K, n, P = X.shape
     for a in range(K):
         for i in range(n):
-            j = 0
-            for k in range(P):          # (most pieces do not split: reps[k] = 1, branch-free)
-                v, r = X[a, i, k], reps[k]
-                out[a, i, j] = v * active[i, j]
-                if r > 1:
-                    for t in range(1, r):
-                        out[a, i, j + t] = v * active[i, j + t]
-                j += r
+            x, o, ac = X[a, i], out[a, i], active[i]
+            k0 = 0
+            for u in range(split.shape[0]):     # runs of unsplit pieces (vectorised), then a split one
+                k1 = split[u]
+                L = k1 - k0
+                if L > 0:
+                    j0 = start[k0]
+                    xr, orr, ar = x[k0:k1], o[j0:j0 + L], ac[j0:j0 + L]
+                    for t in range(L):
+                        orr[t] = xr[t] if ar[t] else 0
+                if k1 < P:
+                    v = x[k1]
+                    for j in range(start[k1], start[k1] + reps[k1]):
+                        o[j] = v if ac[j] else 0
+                k0 = k1 + 1
 
 
 def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -355,8 +425,9 @@ def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray) -> np.ndarray:
     >>> expand(np.array([[[5, -7]]]), np.array([2, 1]), np.array([[True, False, True]])).tolist()
     [[[5, 0, -7]]]
     """
+    reps = reps.astype(np.int64)
     out = np.empty(X.shape[:2] + (int(reps.sum()),), dtype=np.int64)
-    _expand_kernel(_c(X), reps.astype(np.int64), _c(active), out)
+    _expand_kernel(_c(X), reps, *_runs(reps), _c(active), out)
     return out
 
 
@@ -425,17 +496,25 @@ def _shift_rows_kernel(X, sh):
         if sh[i] == 0:
             continue
         d, t = sh[i] // B, sh[i] % B
+        low = (1 << t) - 1
         for a in range(K):              # plane a reads planes a + d, a + d + 1 >= a: not yet written
-            src = a + d
-            for k in range(P):
-                v = X[src, i, k] >> t if src < K else 0
-                if src + 1 < K and t:
-                    v += (X[src + 1, i, k] & ((1 << t) - 1)) << (B - t)
-                X[a, i, k] = v
+            src, o = a + d, X[a, i]
+            if src >= K:
+                for k in range(P):
+                    o[k] = 0
+            elif src + 1 < K and t:
+                x, y = X[src, i], X[src + 1, i]
+                for k in range(P):
+                    o[k] = (x[k] >> t) + ((y[k] & low) << (B - t))
+            else:
+                x = X[src, i]
+                for k in range(P):
+                    o[k] = x[k] >> t
         for a in range(K - 1):
+            x, y = X[a, i], X[a + 1, i]
             for k in range(P):
-                X[a + 1, i, k] += X[a, i, k] >> B
-                X[a, i, k] &= MASK
+                y[k] += x[k] >> B
+                x[k] &= MASK
 
 
 def shift_rows(X: np.ndarray, sh: np.ndarray) -> np.ndarray:
@@ -452,12 +531,56 @@ def shift_rows(X: np.ndarray, sh: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=False, nogil=True)
-def _absmax_kernel(X, out):
+def _row_stats_kernel(X, raw, orr, amax, buf):
+    K, P, tile = X.shape[0], X.shape[2], buf.shape[0]
     for i in range(X.shape[1]):
-        m = 0.0
-        for k in range(X.shape[2]):
-            m = max(m, abs(_float(X, i, k, False)))
-        out[i] = m
+        for a in range(K):
+            x, acc = X[a, i], 0
+            for k in range(P):
+                acc |= x[k]
+            orr[a, i] = acc
+        mx = 0.0
+        if raw:
+            x, top = X[0, i], 0
+            for k in range(P):
+                top = max(top, abs(x[k]))
+            mx = float(top)
+        else:
+            for k0 in range(0, P, tile):
+                m = min(P, k0 + tile) - k0
+                _floats(X, i, k0, m, False, buf)
+                b = buf[:m]
+                for t in range(m):
+                    mx = max(mx, abs(b[t]))
+        amax[i] = mx
+
+
+def row_stats(X: np.ndarray, raw: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of X (K, rows, P): the bitwise or of each limb plane's entries (K, rows; the
+    lowest set bit of the row's values is the lowest set bit of the lowest nonzero plane) and an
+    upper bound of max |value| (rows,): exact max |v| rounded to float for raw int64 rows
+    (|v| < 2^63 - 1; the caller's 2^61 margin absorbs the rounding), as ``absmax_rows`` for limbs.
+
+    >>> o, m = row_stats(np.array([[[12, -8], [0, 0]]]), True); o.tolist(), m.tolist()
+    ([[-4, 0]], [12.0, 0.0])
+    """
+    orr, amax = np.empty(X.shape[:2], np.int64), np.empty(X.shape[1])
+    _row_stats_kernel(_c(X), bool(raw), orr, amax, np.empty(TILE))
+    return orr, amax if raw else amax * (1 + 2.0 ** -40)
+
+
+@njit(cache=False, nogil=True)
+def _absmax_kernel(X, out, buf):
+    P, tile = X.shape[2], buf.shape[0]
+    for i in range(X.shape[1]):         # ``_float`` a tile at a time (``_floats``: vectorised)
+        mx = 0.0
+        for k0 in range(0, P, tile):
+            m = min(P, k0 + tile) - k0
+            _floats(X, i, k0, m, False, buf)
+            b = buf[:m]
+            for t in range(m):
+                mx = max(mx, abs(b[t]))
+        out[i] = mx
 
 
 def absmax_rows(X: np.ndarray) -> np.ndarray:
@@ -469,5 +592,5 @@ def absmax_rows(X: np.ndarray) -> np.ndarray:
     True
     """
     out = np.empty(X.shape[1])
-    _absmax_kernel(_c(X), out)
+    _absmax_kernel(_c(X), out, np.empty(TILE))
     return out * (1 + 2.0 ** -40)

@@ -167,25 +167,22 @@ def _absmax(a: np.ndarray, axis=None):
 def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
     """Divide each neuron's (S, T, D) by their gcd over all pieces (exact; for a power-of-two D
     the gcd is the lowest set bit of D and of the bitwise or of all entries); ``rows``: which
-    neurons to reduce (default all)."""
+    neurons to reduce (default all).  Returns (S, T, D, (mS, mT)): mS, mT per row upper bounds
+    of max |S|, max |T| after the division (float; see ``_absmax``)."""
+    pow2 = all(int(d) & (int(d) - 1) == 0 for d in D)
+    if _wide(S) and pow2:
+        return _gcd_rows_limbs(S, T, D, rows)
+    if not _wide(S) and not _is_obj((S, T)) and pow2:
+        return _gcd_rows_int64(S, T, D, rows)
     if _wide(S):
-        if all(int(d) & (int(d) - 1) == 0 for d in D):
-            return _gcd_rows_limbs(S, T, D, rows)
         S, T = limbs.to_object(S), limbs.to_object(T)
     n = S.shape[0]
     g = [1] * n
-    ints = S.dtype != object and T.dtype != object
-    orr = [0] * n
-    if ints and S.shape[1] and any(int(d) & (int(d) - 1) == 0 for d in D):
-        orr = (np.bitwise_or.reduce(S, axis=1) | np.bitwise_or.reduce(T, axis=1)).tolist()
     for i in range(n):
         Di = int(D[i])
         if Di == 1 or (rows is not None and not rows[i]):
             continue
-        if ints and Di & (Di - 1) == 0:
-            acc = orr[i] | Di
-            g[i] = acc & -acc
-        elif S.dtype != object and T.dtype != object:
+        if S.dtype != object and T.dtype != object:
             g[i] = math.gcd(Di, int(np.gcd.reduce(S[i])), int(np.gcd.reduce(T[i])))
         else:
             gi = Di
@@ -194,65 +191,98 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
             for v in T[i]:
                 gi = math.gcd(gi, int(v))
             g[i] = gi
-    if all(v == 1 for v in g):
-        return S, T, D
-    D = [int(d) // v for d, v in zip(D, g)]
-    if S.dtype == object or T.dtype == object:
-        gc = np.array(g, dtype=object)[:, None]
-        return _obj(S) // gc, _obj(T) // gc, D
-    for i, v in enumerate(g):            # (S, T are this layer's own arrays: changed in place)
-        if v == 1:
+    if any(v != 1 for v in g):
+        D = [int(d) // v for d, v in zip(D, g)]
+        if S.dtype == object or T.dtype == object:
+            gc = np.array(g, dtype=object)[:, None]
+            S, T = _obj(S) // gc, _obj(T) // gc
+        else:
+            for i, v in enumerate(g):        # (S, T are this layer's own arrays: changed in place)
+                if v != 1:
+                    S[i] //= v
+                    T[i] //= v
+    return S, T, D, (_absmax(S, axis=1), _absmax(T, axis=1))
+
+
+def _low_bits(orr: np.ndarray, i: int, cap: int) -> int:
+    """min(cap, trailing zero bits of row i) from its planes' bitwise or (``kernels.row_stats``)."""
+    for a in range(orr.shape[0]):
+        v = int(orr[a, i]) & limbs.MASK if a < orr.shape[0] - 1 else int(orr[a, i])
+        if v:
+            return min(cap, limbs.B * a + (v & -v).bit_length() - 1)
+        if limbs.B * (a + 1) >= cap:
+            return cap
+    return cap
+
+
+def _gcd_rows_int64(S, T, D, rows) -> tuple:
+    """``_gcd_rows`` for int64 rows and power-of-two denominators: one pass for the bitwise or
+    and max |entry| of every row (``kernels.row_stats``), then exact shifts."""
+    oS, mS = kernels.row_stats(S[None], True)
+    oT, mT = kernels.row_stats(T[None], True)
+    orr, D = oS[0] | oT[0], [int(d) for d in D]
+    for i in range(S.shape[0]):
+        if D[i] == 1 or (rows is not None and not rows[i]):
             continue
-        if v & (v - 1) == 0:             # exact shifts: the entries are multiples of v
-            sh = v.bit_length() - 1
+        acc = int(orr[i]) | D[i]
+        sh = (acc & -acc).bit_length() - 1
+        if sh:                           # (S, T are this layer's own arrays: changed in place)
             S[i] >>= sh
             T[i] >>= sh
-        else:
-            S[i] //= v
-            T[i] //= v
-    return S, T, D
+            D[i] >>= sh
+            mS[i], mT[i] = mS[i] / 2.0 ** sh, mT[i] / 2.0 ** sh
+    return S, T, D, (mS, mT)
 
 
 def _gcd_rows_limbs(S, T, D, rows) -> tuple:
     """``_gcd_rows`` for limbs and power-of-two denominators: exact shifts by the common trailing zeros."""
+    oS, mS = kernels.row_stats(S, False)
+    oT, mT = kernels.row_stats(T, False)
     D, sh = [int(d) for d in D], np.zeros(S.shape[1], dtype=np.int64)
     for i in range(S.shape[1]):
         if D[i] == 1 or (rows is not None and not rows[i]):
             continue
         cap = D[i].bit_length() - 1
-        sh[i] = min(limbs.low_zero_bits(S[:, i], cap), limbs.low_zero_bits(T[:, i], cap))
+        sh[i] = min(_low_bits(oS, i, cap), _low_bits(oT, i, cap))
         D[i] >>= int(sh[i])
     if sh.any():             # (S, T are this layer's own arrays: changed in place)
         kernels.shift_rows(S, sh)
         kernels.shift_rows(T, sh)
-    return S, T, D
+    scale = np.ldexp(1.0, -sh)
+    return S, T, D, (mS * scale, mT * scale)
 
 
 def _gcd_blocks(blocks, order, D, big):
     """``_gcd_rows`` block by block (D, big: per neuron / per row in block order); a block that
-    falls back to Python integers takes the others with it."""
-    out, D, k = [], list(D), 0
+    falls back to Python integers takes the others with it.  Returns (blocks, D, bounds):
+    bounds[neuron] = upper bounds (max |S|, max |T|) of its row, or None after a fall-back."""
+    out, D, k, bounds = [], list(D), 0, {}
     for S, T in blocks:
         ids = order[k:k + S.shape[-2]]
         rows = None if big is None else big[k:k + S.shape[-2]]
-        S, T, Db = _gcd_rows(S, T, [D[o] for o in ids], rows)
-        for o, d in zip(ids, Db):
+        S, T, Db, (mS, mT) = _gcd_rows(S, T, [D[o] for o in ids], rows)
+        for o, d, a, b in zip(ids, Db, mS, mT):
             D[o] = d
+            bounds[o] = (float(a), float(b))
         out.append((S, T))
         k += len(ids)
     if len(out) > 1 and any(_is_obj(b) for b in out):
-        out = _as_object(out, order)
-    return out, D
+        out, bounds = _as_object(out, order), None
+    return out, D, bounds
 
 
-def _narrow_blocks(blocks, order):
-    """Rows of limbs whose values fit int64 again move to the int64 block; object blocks shrink."""
+def _narrow_blocks(blocks, order, bounds=None):
+    """Rows of limbs whose values fit int64 again move to the int64 block; object blocks shrink.
+    ``bounds``: per neuron upper bounds of max |S|, max |T| (``_gcd_blocks``), else measured."""
     blocks = [(_shrink(S), _shrink(T)) if not _wide(S) else (S, T) for S, T in blocks]
     if not _wide(blocks[-1][0]):
         return blocks, order
     Sw, Tw = blocks[-1]
     n1 = len(order) - Sw.shape[1]
-    fit = (np.maximum(kernels.absmax_rows(Sw), kernels.absmax_rows(Tw)) < 2.0 ** 60).tolist()   # as limbs.fits_int64
+    if bounds is not None:
+        fit = [max(bounds[o]) < 2.0 ** 60 for o in order[n1:]]          # as limbs.fits_int64
+    else:
+        fit = (np.maximum(kernels.absmax_rows(Sw), kernels.absmax_rows(Tw)) < 2.0 ** 60).tolist()
     if not any(fit) or (len(blocks) > 1 and _is_obj(blocks[0])):
         return blocks, order
     idx = [i for i, f in enumerate(fit) if f]
@@ -293,11 +323,13 @@ def _layer_ints(L, D_in: list[int]):
     return W, B, D_out
 
 
-def _affine(W, B, S, T, limbs_ok: bool = True):
+def _affine(W, B, S, T, limbs_ok: bool = True, mS=None, mT=None):
     """(S', T') = W (S, T) + (0, B) on integers: int64 when a bound rules out overflow (compiled,
-    ``kernels.affine``), else base-2^24 limbs (``approx.limbs``, when ``limbs_ok``), else Python integers."""
+    ``kernels.affine``), else base-2^24 limbs (``approx.limbs``, when ``limbs_ok``), else Python
+    integers.  ``mS``, ``mT``: per input row upper bounds of max |S|, max |T| (else measured)."""
     n_out, P = len(W), S.shape[-1]
-    mS, mT = _absmax(S, axis=1), _absmax(T, axis=1)
+    if mS is None or mT is None:
+        mS, mT = _absmax(S, axis=1), _absmax(T, axis=1)
     wmax = max((abs(w) for row in W for _, w in row), default=0)
     with np.errstate(over="ignore", invalid="ignore"):   # inf * 0 = nan fails the test below: exact path
         rb_S = [float(sum(abs(_fl(w)) * mS[j] for j, w in row)) for row in W]
@@ -348,10 +380,11 @@ def _as_object(blocks, order):
     return [(S, T)]
 
 
-def _affine_blocks(W, B, blocks, order, limbs_ok: bool):
+def _affine_blocks(W, B, blocks, order, limbs_ok: bool, bounds=None):
     """``_affine`` on row blocks: rows whose bound fits int64 (and whose inputs are int64) go to
     an int64 block, the others to one block of limbs.  Returns (blocks, order, fast, big);
-    ``order``: the neuron of each row, blocks concatenated."""
+    ``order``: the neuron of each row, blocks concatenated; ``bounds``: per neuron upper bounds
+    of max |S|, max |T| of the inputs (``_gcd_blocks``), else measured."""
     pos = {o: k for k, o in enumerate(order)}
     Wp = [[(pos[j], w) for j, w in row] for row in W]          # columns in block order
     if _is_obj(blocks[0]):
@@ -365,8 +398,12 @@ def _affine_blocks(W, B, blocks, order, limbs_ok: bool):
         blocks = blocks + [(np.zeros((3, 0, P), np.int64), np.zeros((3, 0, P), np.int64))]
     (Sn, Tn), (Sw, Tw) = blocks
     n1 = Sn.shape[0]
-    mS = np.concatenate([_absmax(Sn, axis=1), _absmax(Sw, axis=1)])
-    mT = np.concatenate([_absmax(Tn, axis=1), _absmax(Tw, axis=1)])
+    if bounds is not None:
+        mS = np.array([bounds[o][0] for o in order], dtype=np.float64)
+        mT = np.array([bounds[o][1] for o in order], dtype=np.float64)
+    else:
+        mS = np.concatenate([_absmax(Sn, axis=1), _absmax(Sw, axis=1)])
+        mT = np.concatenate([_absmax(Tn, axis=1), _absmax(Tw, axis=1)])
     with np.errstate(over="ignore", invalid="ignore"):
         rb = [max(sum(abs(_fl(w)) * mS[j] for j, w in row), sum(abs(_fl(w)) * mT[j] for j, w in row) + abs(_fl(b)))
               for row, b in zip(Wp, B)]
@@ -379,13 +416,13 @@ def _affine_blocks(W, B, blocks, order, limbs_ok: bool):
         S2, T2, fast, big = _affine(Wp, B, S, T, limbs_ok=False)
         return [(S2, T2)], list(range(len(W))), fast, big
     if all(narrow):
-        S2, T2, fast, big = _affine(Wp, B, Sn, Tn)
+        S2, T2, fast, big = _affine(Wp, B, Sn, Tn, mS=mS[:n1], mT=mT[:n1])
         return [(S2, T2)], list(range(len(W))), fast, big
     ni = [i for i, ok in enumerate(narrow) if ok]
     wi = [i for i, ok in enumerate(narrow) if not ok]
     out, new_order = [], []
     if ni:
-        S2, T2, _, _ = _affine([Wp[i] for i in ni], [B[i] for i in ni], Sn, Tn)
+        S2, T2, _, _ = _affine([Wp[i] for i in ni], [B[i] for i in ni], Sn, Tn, mS=mS[:n1], mT=mT[:n1])
         out.append((S2, T2))
         new_order += ni
     if wi:
@@ -662,6 +699,7 @@ class _State:
     p: np.ndarray
     q: np.ndarray
     stats: tuple
+    bounds: dict | None = None    # per neuron upper bounds of max |S|, max |T| (None: measure)
 
     @property
     def count(self) -> int:
@@ -670,7 +708,7 @@ class _State:
     def part(self, a: int, b: int) -> "_State":
         """The same state on pieces a .. b - 1 only (views; a layer never changes its inputs)."""
         return _State(self.layer, [(S[..., a:b], T[..., a:b]) for S, T in self.blocks], self.order, self.D,
-                      self.p[..., a:b + 1], self.q[..., a:b + 1], self.stats)
+                      self.p[..., a:b + 1], self.q[..., a:b + 1], self.stats, self.bounds)
 
     def point(self, k: int) -> Fraction:
         p, q = (limbs.to_object(v[:, k:k + 1])[0] if _wide_pts(v) else v[k] for v in (self.p, self.q))
@@ -694,13 +732,14 @@ def _start(net, interval) -> _State:
 def _run(net, st: _State, merge: bool, max_pieces: int) -> Pieces:
     """Propagate from ``st`` to the output; a ``TooManyPieces`` carries the state at the input of
     the layer that would exceed ``max_pieces`` (``state``), to go on from there in parts."""
-    blocks, order, D, p, q = st.blocks, st.order, st.D, st.p, st.q
+    blocks, order, D, p, q, bounds = st.blocks, st.order, st.D, st.p, st.q, st.bounds
     stats = dict(zip(("fallbacks", "exact_signs", "wide"), st.stats))
     for li in range(st.layer, len(net.layers)):
         L, kind = net.layers[li], _hidden_kind(net.layers[li])
-        before = _State(li, blocks, order, D, p, q, tuple(stats.values()))
+        before = _State(li, blocks, order, D, p, q, tuple(stats.values()), bounds)
         W, B, D = _layer_ints(L, D)
-        blocks, order, fast, big = _affine_blocks(W, B, blocks, order, p.dtype != object and q.dtype != object)
+        blocks, order, fast, big = _affine_blocks(W, B, blocks, order, p.dtype != object and q.dtype != object,
+                                                  bounds)
         stats["fallbacks"] += not fast
         stats["wide"] += any(_wide(S) for S, _ in blocks)
         if kind == "relu":
@@ -711,8 +750,8 @@ def _run(net, st: _State, merge: bool, max_pieces: int) -> Pieces:
                 raise
         if p.dtype == object or q.dtype == object:
             blocks = [(S, T) if not _wide(S) else (limbs.to_object(S), limbs.to_object(T)) for S, T in blocks]
-        blocks, D = _gcd_blocks(blocks, order, D, None if not fast else big)
-        blocks, order = _narrow_blocks(blocks, order)
+        blocks, D, bounds = _gcd_blocks(blocks, order, D, None if not fast else big)
+        blocks, order = _narrow_blocks(blocks, order, bounds)
         p, q = _narrow_points(p, q)
         if merge:
             blocks, p, q = _merge(blocks, p, q)
