@@ -371,11 +371,13 @@ def _active_kernel(sg, m, split, start, cstart, cci, cpos, out):
                 out[i, start[k] + j] = sg[i, k] > 0 if j <= cpos[c] else sg[i, k + 1] > 0
 
 
-def active(sg: np.ndarray, m: np.ndarray, ci: np.ndarray, ck: np.ndarray, pos: np.ndarray) -> np.ndarray:
+def active(sg: np.ndarray, m: np.ndarray, ci: np.ndarray, ck: np.ndarray, pos: np.ndarray,
+           runs=None) -> np.ndarray:
     """Which rows are active (ReLU passes) on each subpiece: piece k of P splits into m[k] + 1
     subpieces; row i is active on all of them where its signs sg[i, k], sg[i, k + 1] at the piece's
     ends (int8, (rows, P + 1)) do not cross (sL > 0, or sL = 0 < sR), and for a crossing (ci, ck)
-    (sorted by ck) on subpieces 0 .. pos when sL > 0, on the rest when sR > 0.
+    (sorted by ck) on subpieces 0 .. pos when sL > 0, on the rest when sR > 0.  ``runs``:
+    ``split_runs(m + 1)``, when known.
 
     >>> active(np.array([[1, -1], [0, 1]], dtype=np.int8), np.array([1]), np.array([0]), np.array([0]),
     ...        np.array([0])).tolist()
@@ -383,52 +385,81 @@ def active(sg: np.ndarray, m: np.ndarray, ci: np.ndarray, ck: np.ndarray, pos: n
     """
     m = m.astype(np.int64)
     out = np.empty((sg.shape[0], int(m.sum()) + len(m)), dtype=np.bool_)
-    cstart = np.searchsorted(ck, np.arange(len(m) + 1))
-    split, start = _runs(m + 1)
+    cstart = np.concatenate([[0], np.cumsum(np.bincount(ck, minlength=len(m)))]).astype(np.int64)
+    split, start = runs or split_runs(m + 1)
     _active_kernel(_c(sg), m, split, start, cstart, ci.astype(np.int64), pos.astype(np.int64), out)
     return out
 
 
-def _runs(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pieces that split (reps > 1) followed by P, and each piece's first subpiece."""
+def split_runs(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pieces that split (reps > 1) followed by P, and each piece's first subpiece.
+
+    >>> [v.tolist() for v in split_runs(np.array([1, 3, 1]))]
+    [[1, 3], [0, 1, 4]]
+    """
     split = np.append(np.flatnonzero(reps > 1), len(reps)).astype(np.int64)
     start = np.concatenate([[0], np.cumsum(reps)[:-1]]).astype(np.int64)
     return split, start
 
 
 @njit(cache=False, nogil=True)
-def _expand_kernel(X, reps, split, start, active, out):
+def _expand_kernel(X, reps, split, start, active, out, orr, amax, same, tile):
     K, n, P = X.shape
     for a in range(K):
         for i in range(n):
             x, o, ac = X[a, i], out[a, i], active[i]
-            k0 = 0
-            for u in range(split.shape[0]):     # runs of unsplit pieces (vectorised), then a split one
+            acc, mx, k0 = 0, 0, 0
+            for u in range(split.shape[0]):     # runs of unsplit pieces, then a split one
                 k1 = split[u]
-                L = k1 - k0
-                if L > 0:
-                    j0 = start[k0]
-                    xr, orr, ar = x[k0:k1], o[j0:j0 + L], ac[j0:j0 + L]
+                for s0 in range(k0, k1, tile):  # a run in tiles: written, then read in cache
+                    L = min(k1, s0 + tile) - s0
+                    j0 = start[s0]
+                    xr, ot, ar = x[s0:s0 + L], o[j0:j0 + L], ac[j0:j0 + L]
                     for t in range(L):
-                        orr[t] = xr[t] if ar[t] else 0
+                        ot[t] = xr[t] if ar[t] else 0
+                    for t in range(L):
+                        acc |= ot[t]
+                        mx = max(mx, abs(ot[t]))
+                    if j0 > 0:
+                        same[j0 - 1] &= ot[0] == o[j0 - 1]
+                    sm, o2 = same[j0:j0 + L - 1], o[j0 + 1:j0 + L]
+                    for t in range(L - 1):
+                        sm[t] &= o2[t] == ot[t]
                 if k1 < P:
                     v = x[k1]
                     for j in range(start[k1], start[k1] + reps[k1]):
                         o[j] = v if ac[j] else 0
+                        acc |= o[j]
+                        mx = max(mx, abs(o[j]))
+                        if j > 0:
+                            same[j - 1] &= o[j] == o[j - 1]
                 k0 = k1 + 1
+            orr[a, i] = acc
+            if a == 0:
+                amax[i] = mx
 
 
-def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray) -> np.ndarray:
+def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray, same=None, runs=None,
+           out=None, tile: int = TILE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``np.repeat(X, reps, axis=-1)`` with entries where ``active`` (rows, sum reps) is False set
-    to 0, in one pass; X of shape (K, rows, P) (any int64: copies only, exact).
+    to 0, in one pass; X of shape (K, rows, P) (any int64: copies only, exact).  Returns
+    (out, orr, amax): per limb plane and row the bitwise or of out's entries (K, rows), and per
+    row max |entry| of plane 0 (for raw int64 rows, K = 1: max |value|, exact); ``same[j] &=``
+    (column j + 1 of out equals column j), when given (length sum(reps) - 1); ``runs``: the
+    pieces' runs (``split_runs(reps)``), when known; ``out``: where to write (X itself, in place, is
+    allowed when every reps is 1); ``tile``: pieces per pass.
 
-    >>> expand(np.array([[[5, -7]]]), np.array([2, 1]), np.array([[True, False, True]])).tolist()
-    [[[5, 0, -7]]]
+    >>> o, orr, amax = expand(np.array([[[5, -7]]]), np.array([2, 1]), np.array([[True, False, True]]))
+    >>> o.tolist(), orr.tolist(), amax.tolist()
+    ([[[5, 0, -7]]], [[-3]], [7])
     """
     reps = reps.astype(np.int64)
-    out = np.empty(X.shape[:2] + (int(reps.sum()),), dtype=np.int64)
-    _expand_kernel(_c(X), reps, *_runs(reps), _c(active), out)
-    return out
+    P2 = int(reps.sum())
+    out = np.empty(X.shape[:2] + (P2,), dtype=np.int64) if out is None else out
+    same = np.ones(max(P2 - 1, 0), dtype=np.bool_) if same is None else same
+    orr, amax = np.empty(X.shape[:2], np.int64), np.empty(X.shape[1], np.int64)
+    _expand_kernel(_c(X), reps, *(runs or split_runs(reps)), _c(active), out, orr, amax, same, tile)
+    return out, orr, amax
 
 
 @njit(cache=False, nogil=True, inline="always")

@@ -164,16 +164,17 @@ def _absmax(a: np.ndarray, axis=None):
     return np.array([_fl(max(abs(int(v)) for v in row)) for row in a])
 
 
-def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None) -> tuple:
+def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None, pre=None) -> tuple:
     """Divide each neuron's (S, T, D) by their gcd over all pieces (exact; for a power-of-two D
     the gcd is the lowest set bit of D and of the bitwise or of all entries); ``rows``: which
-    neurons to reduce (default all).  Returns (S, T, D, (mS, mT)): mS, mT per row upper bounds
-    of max |S|, max |T| after the division (float; see ``_absmax``)."""
+    neurons to reduce (default all); ``pre``: for int64 rows, their (bitwise or of S and T, max
+    |S|, max |T|) when known (``_apply``).  Returns (S, T, D, (mS, mT)): mS, mT per row upper
+    bounds of max |S|, max |T| after the division (float; see ``_absmax``)."""
     pow2 = all(int(d) & (int(d) - 1) == 0 for d in D)
     if _wide(S) and pow2:
         return _gcd_rows_limbs(S, T, D, rows)
     if not _wide(S) and not _is_obj((S, T)) and pow2:
-        return _gcd_rows_int64(S, T, D, rows)
+        return _gcd_rows_int64(S, T, D, rows, pre)
     if _wide(S):
         S, T = limbs.to_object(S), limbs.to_object(T)
     n = S.shape[0]
@@ -215,12 +216,15 @@ def _low_bits(orr: np.ndarray, i: int, cap: int) -> int:
     return cap
 
 
-def _gcd_rows_int64(S, T, D, rows) -> tuple:
-    """``_gcd_rows`` for int64 rows and power-of-two denominators: one pass for the bitwise or
-    and max |entry| of every row (``kernels.row_stats``), then exact shifts."""
-    oS, mS = kernels.row_stats(S[None], True)
-    oT, mT = kernels.row_stats(T[None], True)
-    orr, D = oS[0] | oT[0], [int(d) for d in D]
+def _gcd_rows_int64(S, T, D, rows, pre=None) -> tuple:
+    """``_gcd_rows`` for int64 rows and power-of-two denominators: the bitwise or and max |entry|
+    of every row (``pre``, else one pass: ``kernels.row_stats``), then exact shifts."""
+    if pre is None:
+        oS, mS = kernels.row_stats(S[None], True)
+        oT, mT = kernels.row_stats(T[None], True)
+        pre = (oS[0] | oT[0], mS, mT)
+    orr, mS, mT = pre[0], pre[1].copy(), pre[2].copy()
+    D = [int(d) for d in D]
     for i in range(S.shape[0]):
         if D[i] == 1 or (rows is not None and not rows[i]):
             continue
@@ -252,15 +256,17 @@ def _gcd_rows_limbs(S, T, D, rows) -> tuple:
     return S, T, D, (mS * scale, mT * scale)
 
 
-def _gcd_blocks(blocks, order, D, big):
-    """``_gcd_rows`` block by block (D, big: per neuron / per row in block order); a block that
-    falls back to Python integers takes the others with it.  Returns (blocks, D, bounds):
-    bounds[neuron] = upper bounds (max |S|, max |T|) of its row, or None after a fall-back."""
+def _gcd_blocks(blocks, order, D, big, rstats=None):
+    """``_gcd_rows`` block by block (D, big: per neuron / per row in block order; ``rstats``: per
+    block its row stats from ``_apply``, or None); a block that falls back to Python integers
+    takes the others with it.  Returns (blocks, D, bounds): bounds[neuron] = upper bounds
+    (max |S|, max |T|) of its row, or None after a fall-back."""
     out, D, k, bounds = [], list(D), 0, {}
-    for S, T in blocks:
+    for t, (S, T) in enumerate(blocks):
         ids = order[k:k + S.shape[-2]]
         rows = None if big is None else big[k:k + S.shape[-2]]
-        S, T, Db, (mS, mT) = _gcd_rows(S, T, [D[o] for o in ids], rows)
+        pre = rstats[t] if rstats is not None and not _is_obj((S, T)) else None
+        S, T, Db, (mS, mT) = _gcd_rows(S, T, [D[o] for o in ids], rows, pre)
         for o, d, a, b in zip(ids, Db, mS, mT):
             D[o] = d
             bounds[o] = (float(a), float(b))
@@ -584,7 +590,8 @@ def _roots(Sc, Tc):
 
 def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
     """Split every piece where a pre-activation changes sign inside it, then apply ReLU.
-    ``blocks``: [(S, T), ...] row blocks (int64 / Python integers, or limbs), rows independent."""
+    ``blocks``: [(S, T), ...] row blocks (int64 / Python integers, or limbs), rows independent.
+    Returns (blocks, row stats, same, p, q) as ``_apply``."""
     rows = [b[0].shape[-2] for b in blocks]
     P = blocks[0][0].shape[-1]
     sg = np.concatenate([_block_signs(S, T, p, q, stats) for S, T in blocks], axis=0)
@@ -592,7 +599,8 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
     offs = np.cumsum([0] + rows)
     if len(ck) == 0:
         m = np.zeros(P, dtype=np.int64)
-        return _apply(blocks, offs, m, kernels.active(sg, m, ci, ck, ci)), p, q
+        runs = kernels.split_runs(m + 1)
+        return _apply(blocks, offs, m, kernels.active(sg, m, ci, ck, ci, runs), runs) + (p, q)
     parts = []
     for (S, T), a, b in zip(blocks, offs, offs[1:]):
         sel = (ci >= a) & (ci < b)
@@ -612,7 +620,8 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
         raise TooManyPieces(P2, max_pieces)
     start = np.arange(P) + np.concatenate([[0], np.cumsum(m)[:-1]])
     # crossing neuron ci on piece ck: subpieces 0..pos lie left of its root (sign sL), the rest right (sR)
-    out = _apply(blocks, offs, m, kernels.active(sg, m, ci, ck, pos))
+    runs = kernels.split_runs(m + 1)
+    out, rstats, same = _apply(blocks, offs, m, kernels.active(sg, m, ci, ck, pos, runs), runs)
     p, q, rp, rq = _alike(p, q, rp, rq)
     p2 = np.empty(p.shape[:-1] + (P2 + 1,), dtype=p.dtype)
     q2 = np.empty_like(p2)
@@ -620,12 +629,19 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
     p2[..., -1], q2[..., -1] = p[..., -1], q[..., -1]
     dest = start[ck[new]] + 1 + pos[new]
     p2[..., dest], q2[..., dest] = rp[..., new], rq[..., new]
-    return out, p2, q2
+    return out, rstats, same, p2, q2
 
 
-def _apply(blocks, offs, m, active):
-    """The blocks' rows on the new pieces (piece k repeated m[k] + 1 times), zero where not active."""
-    out = []
+def _apply(blocks, offs, m, active, runs):
+    """The blocks' rows on the new pieces (piece k repeated m[k] + 1 times), zero where not active
+    (``kernels.expand``, in place where no piece splits: the rows are this layer's own arrays).
+    Returns (blocks, row stats, same): per block (bitwise or, max |entry|) of S and of T per row
+    for int64 blocks (None for others); same[k]: pieces k, k + 1 carry the same forms in every
+    row (None when a block is on Python integers)."""
+    out, rstats = [], []
+    P2 = int(m.sum()) + len(m)
+    same = np.ones(max(P2 - 1, 0), dtype=bool)
+    split = m.any()
     for (S, T), a, b in zip(blocks, offs, offs[1:]):
         act = active[a:b]
         if S.dtype == object or T.dtype == object:
@@ -633,10 +649,22 @@ def _apply(blocks, offs, m, active):
             S2[~act] = 0
             T2[~act] = 0
             out.append((S2, T2))
+            rstats.append(None)
+            same = None
+            continue
+        res = []
+        for X in (S, T):
+            X3 = X if _wide(X) else X[None]
+            res.append(kernels.expand(X3, m + 1, act, same if same is not None else None, runs,
+                                      None if split else X3))
+        (S2, oS, aS), (T2, oT, aT) = res
+        if _wide(S):
+            out.append((S2, T2))
+            rstats.append(None)
         else:
-            S2, T2 = (kernels.expand(X if _wide(X) else X[None], m + 1, act) for X in (S, T))
-            out.append((S2, T2) if _wide(S) else (S2[0], T2[0]))
-    return out
+            out.append((S2[0], T2[0]))
+            rstats.append((oS[0] | oT[0], aS.astype(np.float64), aT.astype(np.float64)))
+    return out, rstats, same
 
 
 def _reduced(rp, rq):
@@ -659,11 +687,14 @@ def _narrow_points(p, q):
     return p, q
 
 
-def _merge(blocks, p, q):
+def _merge(blocks, p, q, same=None):
     """Drop breakpoints between neighbouring pieces whose forms agree for every row (exact;
-    limbs are canonical, so equal integers have equal limbs)."""
+    limbs are canonical, so equal integers have equal limbs); ``same``: that comparison when
+    already made (``_apply``: exact shifts and changes of representation keep it)."""
     if p.shape[-1] <= 2:
         return blocks, p, q
+    if same is not None:
+        return _drop(blocks, p, q, same)
     same = np.ones(p.shape[-1] - 2, dtype=bool)
     for S, T in blocks:
         if _is_obj((S, T)):
@@ -671,6 +702,11 @@ def _merge(blocks, p, q):
         else:
             for X in (S, T):
                 kernels.same_next(X if _wide(X) else X[None], same)
+    return _drop(blocks, p, q, same)
+
+
+def _drop(blocks, p, q, same):
+    """Merge piece k + 1 into piece k where same[k]."""
     if not same.any():
         return blocks, p, q
     keep_piece = np.concatenate([[True], ~same])
@@ -742,19 +778,20 @@ def _run(net, st: _State, merge: bool, max_pieces: int) -> Pieces:
                                                   bounds)
         stats["fallbacks"] += not fast
         stats["wide"] += any(_wide(S) for S, _ in blocks)
+        rstats = same = None
         if kind == "relu":
             try:
-                blocks, p, q = _relu(blocks, p, q, stats, max_pieces)
+                blocks, rstats, same, p, q = _relu(blocks, p, q, stats, max_pieces)
             except TooManyPieces as exc:
                 exc.state = before
                 raise
         if p.dtype == object or q.dtype == object:
             blocks = [(S, T) if not _wide(S) else (limbs.to_object(S), limbs.to_object(T)) for S, T in blocks]
-        blocks, D, bounds = _gcd_blocks(blocks, order, D, None if not fast else big)
+        blocks, D, bounds = _gcd_blocks(blocks, order, D, None if not fast else big, rstats)
         blocks, order = _narrow_blocks(blocks, order, bounds)
         p, q = _narrow_points(p, q)
         if merge:
-            blocks, p, q = _merge(blocks, p, q)
+            blocks, p, q = _merge(blocks, p, q, same)
     S, T = _in_order(blocks, order)
     if _wide_pts(p):
         p, q = _shrink(limbs.to_object(p)), _shrink(limbs.to_object(q))

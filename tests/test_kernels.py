@@ -60,10 +60,11 @@ def test_signs_are_exact(case):
     s_raw, Ks, S, T, p_raw, Kp, p, q = case
     n = len(S)
     p, q = p[:n + 1] + [0] * (n + 1 - len(p)), q[:n + 1] + [0] * (n + 1 - len(q))
-    got = kernels.signs(_as_kernel_input(S, s_raw, Ks), _as_kernel_input(T, s_raw, Ks), s_raw,
-                        _as_kernel_input(p, p_raw, Kp), _as_kernel_input(q, p_raw, Kp), p_raw)
     want = [_sgn(S[min(k, n - 1)] * p[k] + T[min(k, n - 1)] * q[k]) for k in range(n + 1)]
-    assert got.tolist() == [want]
+    for tile in (0, 1, 2, 5):               # the default tile, and tiles whose ends fall inside the row
+        got = kernels.signs(_as_kernel_input(S, s_raw, Ks), _as_kernel_input(T, s_raw, Ks), s_raw,
+                            _as_kernel_input(p, p_raw, Kp), _as_kernel_input(q, p_raw, Kp), p_raw, tile)
+        assert got.tolist() == [want]
 
 
 @st.composite
@@ -106,7 +107,44 @@ def test_active_and_expand_follow_the_definition(case, K, data):
                                                            np.nonzero(sg[:, :-1].astype(int) * sg[:, 1:] < 0)]
     X = np.array(data.draw(st.lists(st.lists(st.lists(int63, min_size=P, max_size=P), min_size=n, max_size=n),
                                     min_size=K, max_size=K)), dtype=np.int64)
-    assert (kernels.expand(X, m + 1, act) == np.repeat(X, m + 1, axis=-1) * act).all()
+    if K == 1:                              # raw int64 rows: |entry| < 2^62 (as approx.pieces keeps them)
+        X >>= 1
+    want = np.repeat(X, m + 1, axis=-1) * act
+    start = np.array(data.draw(st.lists(st.booleans(), min_size=want.shape[-1] - 1, max_size=want.shape[-1] - 1)),
+                     dtype=bool)
+    same = start.copy()
+    tile = data.draw(st.integers(1, 4))
+    out, orr, amax = kernels.expand(X, m + 1, act, same, tile=tile)
+    assert (out == want).all()
+    assert orr.tolist() == [[int(np.bitwise_or.reduce(want[a, i])) for i in range(n)] for a in range(K)]
+    assert amax.tolist() == [int(np.abs(want[0, i]).max()) for i in range(n)]
+    assert same.tolist() == [bool(start[j]) and (want[:, :, j + 1] == want[:, :, j]).all()
+                             for j in range(want.shape[-1] - 1)]
+    if not m.any():                         # in place, where no piece splits
+        Y = X.copy()
+        assert (kernels.expand(Y, m + 1, act, out=Y, tile=tile)[0] == want).all() and (Y == want).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 7), st.data())
+def test_affine_and_row_stats_are_exact(n_in, P, data):
+    X = np.array(data.draw(st.lists(st.integers(-(2 ** 40), 2 ** 40), min_size=n_in * P, max_size=n_in * P)),
+                 dtype=np.int64).reshape(n_in, P)
+    W = data.draw(st.lists(st.lists(st.tuples(st.integers(0, n_in - 1), st.integers(-(2 ** 15), 2 ** 15)),
+                                    max_size=4), min_size=1, max_size=3))
+    b = data.draw(st.lists(st.integers(-(2 ** 40), 2 ** 40), min_size=len(W), max_size=len(W)))
+    want = [[b[i] + sum(w * int(X[j, k]) for j, w in row) for k in range(P)] for i, row in enumerate(W)]
+    assert kernels.affine(W, b, X, tile=data.draw(st.integers(1, 4))).tolist() == want
+    orr, amax = kernels.row_stats(X[None], True)
+    assert orr[0].tolist() == [int(np.bitwise_or.reduce(X[j])) for j in range(n_in)]
+    assert amax.tolist() == [float(max(abs(int(v)) for v in X[j])) for j in range(n_in)]
+    Xl = limbs.split(X, 3)
+    orr, amax = kernels.row_stats(Xl, False)
+    assert [min(((int(orr[a, j]) & -int(orr[a, j])).bit_length() - 1 + 24 * a if orr[a, j] else 10 ** 9)
+                for a in range(3)) for j in range(n_in)] == \
+        [limbs.low_zero_bits(Xl[:, j], 10 ** 9) for j in range(n_in)]
+    assert all(max(abs(int(v)) for v in X[j]) <= amax[j] <= 1.001 * max(abs(int(v)) for v in X[j])
+               for j in range(n_in))
 
 
 @settings(max_examples=150, deadline=None)

@@ -11,8 +11,8 @@ int62 = st.integers(-(2 ** 62) + 1, 2 ** 62 - 1)
 @given(st.integers(1, 6), st.lists(st.lists(st.integers(-(2 ** 60), 2 ** 60), min_size=3, max_size=3), min_size=1,
                                    max_size=4),
        st.lists(st.tuples(st.integers(0, 2), st.integers(-(2 ** 90), 2 ** 90)), max_size=6),
-       st.integers(-(2 ** 100), 2 ** 100), st.tuples(int62, int62, int62), st.integers(0, 70))
-def test_limbs_are_exact(K, rows, ws, bias, pq, shift):
+       st.integers(-(2 ** 100), 2 ** 100), st.tuples(int62, int62, int62), st.integers(0, 70), st.integers(1, 4))
+def test_limbs_are_exact(K, rows, ws, bias, pq, shift, tile):
     # limbs against Python integers: matmul (weights and bias beyond int64), kernels.wide_affine, shifts, resize
     vals = [[v << (24 * (K - 1)) for v in row] for row in rows]          # values of K limbs and more
     X = limbs.resize(np.array([[limbs.int_limbs(v, K + 3) for v in row] for row in vals],
@@ -25,7 +25,7 @@ def test_limbs_are_exact(K, rows, ws, bias, pq, shift):
     assert limbs.to_object(Y).tolist() == want
     base = np.array(pq)
     L = kernels.wide_affine([[(0, 1)] + [(j + 1, w) for j, w in W[0]]], [0], base[None], X,
-                            limbs.limbs_for(24 * (K + 3) + 100))[:, 0]
+                            limbs.limbs_for(24 * (K + 3) + 100), tile=tile)[:, 0]      # tiles of 1-4 pieces
     assert limbs.to_object(L).tolist() == [sum(w * vals[j][k] for j, w in W[0]) + pq[k] for k in range(3)]
     Xs = limbs.carry(np.concatenate([X, np.zeros((4,) + X.shape[1:], dtype=np.int64)]) << 0)
     Xs = limbs.matmul([[(j, 2 ** shift)] for j in range(len(rows))], Xs, None, K + 7)
