@@ -254,15 +254,17 @@ def _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, acc):
                             x, r = Xw[a, j - n1, k0:k0 + m], acc[a + mm, :m]
                             for t in range(m):
                                 r[t] += wm * x[t]
-            for a in range(Kc - 1):
+            for a in range(Kc - 1):         # the canonical carry, limbs below K - 1 written out
                 r, r1 = acc[a, :m], acc[a + 1, :m]
-                for t in range(m):
-                    r1[t] += r[t] >> B
-                    r[t] &= MASK
-            for a in range(K - 1):
-                r, o = acc[a, :m], out[a, i, k0:k0 + m]
-                for t in range(m):
-                    o[t] = r[t]
+                if a < K - 1:
+                    o = out[a, i, k0:k0 + m]
+                    for t in range(m):
+                        r1[t] += r[t] >> B
+                        o[t] = r[t] & MASK
+                else:
+                    for t in range(m):
+                        r1[t] += r[t] >> B
+                        r[t] &= MASK
             # the value fits K limbs, so the limbs above K - 1 are a sign fill (0.. or MASK.., -1)
             r, top, o = acc[K - 1, :m], acc[Kc - 1, :m], out[K - 1, i, k0:k0 + m]
             for t in range(m):
