@@ -563,29 +563,35 @@ def shift_rows(X: np.ndarray, sh: np.ndarray) -> np.ndarray:
     return X
 
 
+@njit(cache=False, nogil=True, inline="always")
+def _limb_absmax(X, i, buf):
+    """max |``_float``| over row i of the canonical limbs X, a tile at a time (``_floats``)."""
+    P, tile, mx = X.shape[2], buf.shape[0], 0.0
+    for k0 in range(0, P, tile):
+        m = min(P, k0 + tile) - k0
+        _floats(X, i, k0, m, False, buf)
+        b = buf[:m]
+        for t in range(m):
+            mx = max(mx, abs(b[t]))
+    return mx
+
+
 @njit(cache=False, nogil=True)
 def _row_stats_kernel(X, raw, orr, amax, buf):
-    K, P, tile = X.shape[0], X.shape[2], buf.shape[0]
+    K, P = X.shape[0], X.shape[2]
     for i in range(X.shape[1]):
         for a in range(K):
             x, acc = X[a, i], 0
             for k in range(P):
                 acc |= x[k]
             orr[a, i] = acc
-        mx = 0.0
         if raw:
             x, top = X[0, i], 0
             for k in range(P):
                 top = max(top, abs(x[k]))
-            mx = float(top)
+            amax[i] = float(top)
         else:
-            for k0 in range(0, P, tile):
-                m = min(P, k0 + tile) - k0
-                _floats(X, i, k0, m, False, buf)
-                b = buf[:m]
-                for t in range(m):
-                    mx = max(mx, abs(b[t]))
-        amax[i] = mx
+            amax[i] = _limb_absmax(X, i, buf)
 
 
 def row_stats(X: np.ndarray, raw: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -604,16 +610,8 @@ def row_stats(X: np.ndarray, raw: bool) -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=False, nogil=True)
 def _absmax_kernel(X, out, buf):
-    P, tile = X.shape[2], buf.shape[0]
-    for i in range(X.shape[1]):         # ``_float`` a tile at a time (``_floats``: vectorised)
-        mx = 0.0
-        for k0 in range(0, P, tile):
-            m = min(P, k0 + tile) - k0
-            _floats(X, i, k0, m, False, buf)
-            b = buf[:m]
-            for t in range(m):
-                mx = max(mx, abs(b[t]))
-        out[i] = mx
+    for i in range(X.shape[1]):
+        out[i] = _limb_absmax(X, i, buf)
 
 
 def absmax_rows(X: np.ndarray) -> np.ndarray:
