@@ -329,10 +329,11 @@ def _layer_ints(L, D_in: list[int]):
     return W, B, D_out
 
 
-def _affine(W, B, S, T, limbs_ok: bool = True, mS=None, mT=None):
+def _affine(W, B, S, T, mS=None, mT=None):
     """(S', T') = W (S, T) + (0, B) on integers: int64 when a bound rules out overflow (compiled,
-    ``kernels.affine``), else base-2^24 limbs (``approx.limbs``, when ``limbs_ok``), else Python
-    integers.  ``mS``, ``mT``: per input row upper bounds of max |S|, max |T| (else measured)."""
+    ``kernels.affine``), else Python integers (``_affine_blocks`` sends the rows that need more
+    than int64 but fit limbs to ``kernels.wide_affine`` instead).  ``mS``, ``mT``: per input row
+    upper bounds of max |S|, max |T| (else measured)."""
     n_out, P = len(W), S.shape[-1]
     if mS is None or mT is None:
         mS, mT = _absmax(S, axis=1), _absmax(T, axis=1)
@@ -346,15 +347,6 @@ def _affine(W, B, S, T, limbs_ok: bool = True, mS=None, mT=None):
     fast = (not _wide(S) and S.dtype != object and T.dtype != object and wmax < LIMIT and max(map(abs, B), default=0) < LIMIT
             and bound_S < FLIM and bound_T < FLIM)
     big = [max(x, y) >= REDUCE for x, y in zip(rb_S, rb_T)]
-    n_in = S.shape[-2]
-    wl = (int(wmax).bit_length() + limbs.B) // limbs.B         # limbs per weight
-    top = max(bound_S, bound_T, 1.0)
-    if (not fast and limbs_ok and S.dtype != object and T.dtype != object and math.isfinite(top)
-            and n_in * wl <= 8192):
-        K = limbs.limbs_for(math.frexp(top)[1] + 1)
-        X = S if _wide(S) else limbs.split(S, 3)
-        Y = T if _wide(T) else limbs.split(T, 3)
-        return limbs.matmul(W, X, None, K), limbs.matmul(W, Y, B, K), True, big
     if fast:                       # the row bounds above rule out int64 overflow (kernels.affine)
         return kernels.affine(W, [0] * n_out, S), kernels.affine(W, B, T), fast, big
     if _wide(S):
@@ -395,7 +387,7 @@ def _affine_blocks(W, B, blocks, order, limbs_ok: bool, bounds=None):
     Wp = [[(pos[j], w) for j, w in row] for row in W]          # columns in block order
     if _is_obj(blocks[0]):
         S, T = blocks[0]
-        S2, T2, fast, big = _affine(Wp, B, S, T, limbs_ok)
+        S2, T2, fast, big = _affine(Wp, B, S, T)
         return [(S2, T2)], list(range(len(W))), fast, big
     P = blocks[0][0].shape[-1]
     if _wide(blocks[0][0]):
@@ -419,7 +411,7 @@ def _affine_blocks(W, B, blocks, order, limbs_ok: bool, bounds=None):
     top = max([v for v, ok in zip(rb, narrow) if not ok], default=1.0)
     if not (limbs_ok and math.isfinite(top)):
         S, T = _as_object(blocks, order)[0]
-        S2, T2, fast, big = _affine(Wp, B, S, T, limbs_ok=False)
+        S2, T2, fast, big = _affine(Wp, B, S, T)
         return [(S2, T2)], list(range(len(W))), fast, big
     if all(narrow):
         S2, T2, fast, big = _affine(Wp, B, Sn, Tn, mS=mS[:n1], mT=mT[:n1])
