@@ -385,11 +385,12 @@ def active(sg: np.ndarray, m: np.ndarray, ci: np.ndarray, ck: np.ndarray, pos: n
     ...        np.array([0])).tolist()
     [[True, False], [True, True]]
     """
-    m = m.astype(np.int64)
+    m = np.asarray(m, dtype=np.int64)
     out = np.empty((sg.shape[0], int(m.sum()) + len(m)), dtype=np.bool_)
     cstart = np.concatenate([[0], np.cumsum(np.bincount(ck, minlength=len(m)))]).astype(np.int64)
     split, start = runs or split_runs(m + 1)
-    _active_kernel(_c(sg), m, split, start, cstart, ci.astype(np.int64), pos.astype(np.int64), out)
+    _active_kernel(_c(sg), m, split, start, cstart, np.asarray(ci, dtype=np.int64),
+                   np.asarray(pos, dtype=np.int64), out)
     return out
 
 
@@ -455,7 +456,7 @@ def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray, same=None, runs=
     >>> o.tolist(), orr.tolist(), amax.tolist()
     ([[[5, 0, -7]]], [[-3]], [7])
     """
-    reps = reps.astype(np.int64)
+    reps = np.asarray(reps, dtype=np.int64)
     P2 = int(reps.sum())
     out = np.empty(X.shape[:2] + (P2,), dtype=np.int64) if out is None else out
     same = np.ones(max(P2 - 1, 0), dtype=np.bool_) if same is None else same

@@ -630,14 +630,14 @@ def _apply(blocks, offs, m, active, runs):
     Returns (blocks, row stats, same): per block (bitwise or, max |entry|) of S and of T per row
     for int64 blocks (None for others); same[k]: pieces k, k + 1 carry the same forms in every
     row (None when a block is on Python integers)."""
-    out, rstats = [], []
+    out, rstats, reps = [], [], m + 1
     P2 = int(m.sum()) + len(m)
     same = np.ones(max(P2 - 1, 0), dtype=bool)
     split = m.any()
     for (S, T), a, b in zip(blocks, offs, offs[1:]):
         act = active[a:b]
         if S.dtype == object or T.dtype == object:
-            S2, T2 = np.repeat(_obj(S), m + 1, axis=-1), np.repeat(_obj(T), m + 1, axis=-1)
+            S2, T2 = np.repeat(_obj(S), reps, axis=-1), np.repeat(_obj(T), reps, axis=-1)
             S2[~act] = 0
             T2[~act] = 0
             out.append((S2, T2))
@@ -647,8 +647,7 @@ def _apply(blocks, offs, m, active, runs):
         res = []
         for X in (S, T):
             X3 = X if _wide(X) else X[None]
-            res.append(kernels.expand(X3, m + 1, act, same if same is not None else None, runs,
-                                      None if split else X3))
+            res.append(kernels.expand(X3, reps, act, same, runs, None if split else X3))
         (S2, oS, aS), (T2, oT, aT) = res
         if _wide(S):
             out.append((S2, T2))
