@@ -27,7 +27,7 @@ from fractions import Fraction
 import numpy as np
 
 from approx.act import to_fraction
-from approx.pieces import _fl, iter_cover, to_float
+from approx.pieces import _fl, iter_cover
 
 U = 2.0 ** -53
 MAX_SPLITS = 40
@@ -109,8 +109,9 @@ def _bounds(coeffs, c, w, sf, tf, with_vertex: bool = True):
 
 
 def _frac_array(num, den) -> np.ndarray:
+    """num / den of correctly rounded floats (the quotient within 2u of the exact one)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        v = to_float(num) / to_float(den)
+        v = num / den
     if not np.all(np.isfinite(v)):
         raise ValueError("a breakpoint or coefficient is out of float64 range; cannot bound it in float64")
     return v
@@ -118,12 +119,14 @@ def _frac_array(num, den) -> np.ndarray:
 
 def _piece_bounds(pc, coeffs, tol: float):
     """Bounds per (sub)piece with adaptive halving; returns (bounds, owner piece, centre, radius, vertex)."""
-    af = _frac_array(pc.p[:-1], pc.q[:-1])
-    bf = _frac_array(pc.p[1:], pc.q[1:])
+    pf, qf = pc.point_floats()                     # each correctly rounded, as float() of the integer
+    af = _frac_array(pf[:-1], qf[:-1])
+    bf = _frac_array(pf[1:], qf[1:])
     D = _fl(pc.D[0])
+    Sf, Tf = pc.form_floats(0)
     with np.errstate(over="ignore", invalid="ignore"):
-        sf = to_float(pc.S[0]) / D
-        tf = to_float(pc.T[0]) / D
+        sf = Sf / D
+        tf = Tf / D
     if not (np.all(np.isfinite(sf)) and np.all(np.isfinite(tf))):
         raise ValueError("a slope or intercept is out of float64 range")
     c = 0.5 * (af + bf)
@@ -166,7 +169,7 @@ def _attained(coeffs, pc, bounds, owner, centre, radius, vertex, top: int = 16):
     top = min(top, len(bounds))
     for i in np.argpartition(-bounds, top - 1)[:top] if top else ():
         k = int(owner[i])
-        a, b = (Fraction(int(pc.p[j]), int(pc.q[j])) for j in (k, k + 1))
+        a, b = pc.point(k), pc.point(k + 1)
         for xf in (centre[i], centre[i] + vertex[i]):
             x = min(max(Fraction(float(xf)), a), b)
             for y in (x, a, b):

@@ -81,6 +81,29 @@ def to_float(X: np.ndarray) -> np.ndarray:
     return out
 
 
+def to_float_rounded(X: np.ndarray) -> np.ndarray | None:
+    """float64 values correctly rounded (as Python's ``float(int)``) for canonical limbs of at
+    most 4 limbs whose top limb is below 2^28 in magnitude (or one int64 limb), else None.  The value is
+    h 2^48 + l with l = X[1] 2^24 + X[0] (in [0, 2^48) for K >= 3; the whole value, below
+    2^53, for K = 2) and h the higher limbs (|h| < 2^52), both exact in float64, so the one
+    float addition h 2^48 + l rounds once, to nearest even.
+
+    >>> X = split(np.array([2 ** 60 + 1, -(2 ** 54) - 3, 2 ** 62 - 1]), 4)
+    >>> to_float_rounded(X).tolist() == [float(2 ** 60 + 1), float(-(2 ** 54) - 3), float(2 ** 62 - 1)]
+    True
+    """
+    K = X.shape[0]
+    if K == 1:                       # one int64: numpy's conversion rounds to nearest even
+        return X[0].astype(np.float64)
+    if K > 4 or (X.size and np.abs(X[-1]).max() >= 2 ** 28):
+        return None
+    low = ((X[1] << B) + X[0]).astype(np.float64)
+    if K == 2:
+        return low
+    h = X[2] if K == 3 else (X[3] << B) + X[2]
+    return h.astype(np.float64) * float(1 << (2 * B)) + low
+
+
 def fits_int64(X: np.ndarray) -> bool:
     """Whether every value is below 2^61 in magnitude (a float test with margin)."""
     return X.shape[-1] == 0 or float(np.abs(to_float(X)).max()) < 2.0 ** 60

@@ -71,10 +71,13 @@ class Pieces:
     """Exact pieces of a one-input network's outputs on [x_0, x_P].
 
     ``p``, ``q``: breakpoints x_k = p_k / q_k (q_k > 0), P + 1 of them, increasing;
-    ``S``, ``T``: (outputs, P) integers; output o on piece k is (S x + T) / D[o];
+    ``S``, ``T``: output o on piece k is (S[o, k] x + T[o, k]) / D[o];
     ``fallbacks``: how many times a step ran on Python integers (object arrays),
     ``exact_signs``: signs decided by exact integers (the float filter was unsure);
     ``wide_layers``: layers run on base-2^24 limbs (every sign exact there, not counted).
+    The integers are int64 or Python integers (object) arrays, or canonical limbs
+    (``approx.limbs``: p, q of shape (K, P + 1), S, T of shape (K, outputs, P)); read them
+    with ``points``, ``point``, ``affine`` (exact) or ``point_floats``, ``form_floats``.
     """
 
     p: np.ndarray
@@ -88,20 +91,60 @@ class Pieces:
 
     @property
     def count(self) -> int:
-        return self.S.shape[1]
+        return self.S.shape[-1]
+
+    def point(self, k: int) -> Fraction:
+        """Breakpoint k (exact)."""
+        return Fraction(_int_at(self.p, k), _int_at(self.q, k))
 
     def points(self) -> list[Fraction]:
         """The breakpoints as Fractions (interval ends included)."""
-        return [Fraction(int(a), int(b)) for a, b in zip(self.p, self.q)]
+        p, q = (_ints(v) for v in (self.p, self.q))
+        return [Fraction(int(a), int(b)) for a, b in zip(p, q)]
 
     def affine(self, out: int, k: int) -> tuple[Fraction, Fraction]:
         """(slope, intercept) of output ``out`` on piece ``k`` (exact)."""
         D = self.D[out]
-        return Fraction(int(self.S[out, k]), D), Fraction(int(self.T[out, k]), D)
+        return Fraction(_int_at(self.S, k, out), D), Fraction(_int_at(self.T, k, out), D)
 
     def max_slope(self, out: int = 0) -> Fraction:
         """max_k |slope| of output ``out`` (exact)."""
-        return Fraction(int(np.abs(self.S[out]).max()), self.D[out])
+        return Fraction(int(np.abs(_ints(_row(self.S, out))).max()), self.D[out])
+
+    def point_floats(self) -> tuple[np.ndarray, np.ndarray]:
+        """The breakpoints' p and q as float64, each correctly rounded (inf beyond the range)."""
+        return _rounded(self.p), _rounded(self.q)
+
+    def form_floats(self, out: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """S[out] and T[out] as float64, each correctly rounded (inf beyond the range)."""
+        return _rounded(_row(self.S, out)), _rounded(_row(self.T, out))
+
+
+def _row(a: np.ndarray, row: int | None) -> np.ndarray:
+    """A vector of integers: ``a`` itself (p, q) or its row (S, T); limbs stay limbs (K, n)."""
+    if row is None:
+        return a
+    return a[:, row] if a.ndim == 3 else a[row]
+
+
+def _int_at(a: np.ndarray, k: int, row: int | None = None) -> int:
+    """Entry k (of ``row`` for S, T) as a Python integer, for int64, object or limb arrays."""
+    v = _row(a, row)
+    return int(limbs.to_object(v[:, k:k + 1])[0]) if v.ndim == 2 else int(v[k])
+
+
+def _ints(v: np.ndarray) -> np.ndarray:
+    """int64 or Python integers of a vector that may be limbs (K, n)."""
+    return limbs.to_object(v) if v.ndim == 2 else v
+
+
+def _rounded(v: np.ndarray) -> np.ndarray:
+    """Correctly rounded float64 (inf beyond the range) of a vector of int64, Python integers or
+    limbs (K, n) (``limbs.to_float_rounded``, else through Python integers)."""
+    if v.ndim == 2:
+        f = limbs.to_float_rounded(v)
+        return f if f is not None else to_float(limbs.to_object(v))
+    return to_float(v)
 
 
 # ------------------------------------------------------------- integers ----
@@ -301,7 +344,11 @@ def _narrow_blocks(blocks, order, bounds=None):
 
 
 def _in_order(blocks, order):
-    """(S, T) with rows in neuron order: int64 when every row fits, else Python integers."""
+    """(S, T) with rows in neuron order: int64 when every row fits, limbs when one block of
+    limbs holds every row, else Python integers."""
+    if len(blocks) == 1 and _wide(blocks[0][0]):
+        inv = np.argsort(np.asarray(order))
+        return blocks[0][0][:, inv], blocks[0][1][:, inv]
     if len(blocks) > 1 or _wide(blocks[0][0]):
         blocks = _as_object(blocks, order)
     S, T = blocks[0]
@@ -784,8 +831,6 @@ def _run(net, st: _State, merge: bool, max_pieces: int) -> Pieces:
         if merge:
             blocks, p, q = _merge(blocks, p, q, same)
     S, T = _in_order(blocks, order)
-    if _wide_pts(p):
-        p, q = _shrink(limbs.to_object(p)), _shrink(limbs.to_object(q))
     return Pieces(p, q, S, T, tuple(D), stats["fallbacks"], stats["exact_signs"], stats["wide"])
 
 

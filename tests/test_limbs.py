@@ -1,6 +1,6 @@
 """approx.limbs: integers as int64 limb arrays, against Python integers."""
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from approx import kernels, limbs
 
@@ -32,3 +32,23 @@ def test_limbs_are_exact(K, rows, ws, bias, pq, shift, tile):
     assert limbs.low_zero_bits(Xs, 10 ** 4) >= shift
     shifted = kernels.shift_rows(Xs.copy(), np.full(len(rows), shift))      # in place, K + 7 limbs
     assert limbs.to_object(shifted).tolist() == vals
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 4), st.data())
+@example(3, None)
+@example(4, None)
+def test_to_float_rounded_is_floats_rounding(K, data):
+    # against Python's float(int) (round to nearest, ties to even), ties and near-ties included
+    top = 24 * (K - 1) + 22 if K > 1 else 62
+    if data is None:
+        vals = [v for v in (2 ** 60 + 2 ** 7, 2 ** 60 + 3 * 2 ** 7, -(2 ** 60) - 2 ** 7, 2 ** 69 + 2 ** 16 + 1,
+                            2 ** 93 + 2 ** 40 + 1, -(2 ** 93) - 2 ** 40 - 1) if abs(v) < 2 ** top]  # near ties
+    else:
+        base = data.draw(st.lists(st.integers(-(2 ** top), 2 ** top), min_size=1, max_size=8))
+        tie = [v - v % (1 << max(0, v.bit_length() - 53)) + (1 << max(0, v.bit_length() - 53)) // 2 for v in base]
+        vals = [v for v in base + tie + [t + 1 for t in tie] + [t - 1 for t in tie] if abs(v) < 2 ** top]
+    X = limbs.split(np.array(vals, dtype=object).astype(np.int64), K) if top <= 62 else \
+        np.array([limbs.int_limbs(v, K) for v in vals], dtype=np.int64).T.copy()
+    f = limbs.to_float_rounded(X)
+    assert f is not None and f.tolist() == [float(v) for v in vals]
