@@ -158,3 +158,11 @@ def test_lemma2_pieces_on_limbs_match_exact_certifier(r, bits, k):
     assert pc.wide_layers > 0
     ref = pieces_1d(net, iv)
     assert [(pc.points()[j], pc.points()[j + 1]) + pc.affine(0, j) for j in range(pc.count)] == ref
+    # the float readings the bounds use: correctly rounded, whatever holds the integers (limbs here)
+    from approx.pieces import _ints        # the stored integers (limbs keep p / q reduced by powers of 2 only)
+    pf, qf = pc.point_floats()
+    assert pf.tolist() == [float(int(v)) for v in _ints(pc.p)] and qf.tolist() == [float(int(v)) for v in _ints(pc.q)]
+    Sf, Tf = pc.form_floats(0)
+    forms = [pc.affine(0, j) for j in range(pc.count)]
+    assert Sf.tolist() == [float(s * pc.D[0]) for s, _ in forms] and Tf.tolist() == [float(t * pc.D[0]) for _, t in forms]
+    assert pc.max_slope() == max(abs(s) for s, _ in forms)
