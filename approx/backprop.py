@@ -303,8 +303,9 @@ def block_models(models: int, width: int, points: int, itemsize: int, device="cp
     """Models per block: about ``block_bytes`` (default ``BLOCK_BYTES``) of hidden values per
     tensor on CPU, where the blocks keep a layer's buffers in cache; the whole group on any other
     device unless ``block_bytes`` is given, since there each block costs a launch of every op
-    (measured on an H200 with the CPU's 512 KB blocks: at width 256, 64 blocks of one model,
-    a training step took 4-17x as long as ``torch.func`` ensembling's).
+    (measured on an H200 with the CPU's 512 KB blocks: at width 256, 32 blocks of two models in
+    float32 and 64 of one in float64, a training step took 4-17x as long as ``torch.func``
+    ensembling's).
 
     >>> block_models(64, 128, 256, 4), block_models(64, 128, 256, 4, "cuda"), block_models(64, 512, 256, 8)
     (4, 64, 1)

@@ -149,8 +149,19 @@ def matmul(W: list[list[tuple[int, int]]], X: np.ndarray, bias: list[int] | None
 
 def low_zero_bits(X: np.ndarray, cap: int) -> int:
     """min(cap, trailing zero bits common to all values of X) (canonical limbs)."""
-    for k in range(X.shape[0]):
-        acc = int(np.bitwise_or.reduce(X[k], axis=None)) if X[k].size else 0
+    return low_bits_of_ors([int(np.bitwise_or.reduce(X[k], axis=None)) if X[k].size else 0
+                            for k in range(X.shape[0])], cap)
+
+
+def low_bits_of_ors(ors, cap: int) -> int:
+    """min(cap, trailing zero bits common to all values) from the bitwise or of each limb plane
+    (lowest first; ``kernels.row_stats`` gives them per row): the lowest set bit of the lowest
+    nonzero plane.
+
+    >>> low_bits_of_ors([0, 8, 1], 100), low_bits_of_ors([0, 0], 30)
+    (27, 30)
+    """
+    for k, acc in enumerate(int(v) for v in ors):
         if acc:
             return min(cap, B * k + ((acc & -acc).bit_length() - 1))
         if B * (k + 1) >= cap:

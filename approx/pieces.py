@@ -248,17 +248,6 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None, pre=None) -
     return S, T, D, (_absmax(S, axis=1), _absmax(T, axis=1))
 
 
-def _low_bits(orr: np.ndarray, i: int, cap: int) -> int:
-    """min(cap, trailing zero bits of row i) from its planes' bitwise or (``kernels.row_stats``)."""
-    for a in range(orr.shape[0]):
-        v = int(orr[a, i]) & limbs.MASK if a < orr.shape[0] - 1 else int(orr[a, i])
-        if v:
-            return min(cap, limbs.B * a + (v & -v).bit_length() - 1)
-        if limbs.B * (a + 1) >= cap:
-            return cap
-    return cap
-
-
 def _gcd_rows_int64(S, T, D, rows, pre=None) -> tuple:
     """``_gcd_rows`` for int64 rows and power-of-two denominators: the bitwise or and max |entry|
     of every row (``pre``, else one pass: ``kernels.row_stats``), then exact shifts."""
@@ -290,7 +279,7 @@ def _gcd_rows_limbs(S, T, D, rows) -> tuple:
         if D[i] == 1 or (rows is not None and not rows[i]):
             continue
         cap = D[i].bit_length() - 1
-        sh[i] = min(_low_bits(oS, i, cap), _low_bits(oT, i, cap))
+        sh[i] = min(limbs.low_bits_of_ors(oS[:, i], cap), limbs.low_bits_of_ors(oT[:, i], cap))
         D[i] >>= int(sh[i])
     if sh.any():             # (S, T are this layer's own arrays: changed in place)
         kernels.shift_rows(S, sh)
@@ -657,9 +646,9 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
     P2 = P + int(m.sum())
     if P2 > max_pieces:
         raise TooManyPieces(P2, max_pieces)
-    start = np.arange(P) + np.concatenate([[0], np.cumsum(m)[:-1]])
-    # crossing neuron ci on piece ck: subpieces 0..pos lie left of its root (sign sL), the rest right (sR)
     runs = kernels.split_runs(m + 1)
+    start = runs[1]                                          # each piece's first subpiece
+    # crossing neuron ci on piece ck: subpieces 0..pos lie left of its root (sign sL), the rest right (sR)
     out, rstats, same = _apply(blocks, offs, m, kernels.active(sg, m, ci, ck, pos, runs), runs)
     p, q, rp, rq = _alike(p, q, rp, rq)
     p2 = np.empty(p.shape[:-1] + (P2 + 1,), dtype=p.dtype)
