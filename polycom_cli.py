@@ -250,7 +250,8 @@ def reproduce(out: Path = typer.Option(Path("results"), metavar="DIR", help="res
 @app.command()
 def bench(json_file: Path = typer.Option(None, "--json", help="write the rows as JSON"),
           only: str = typer.Option(None, help="comma-separated benchmark names"),
-          full: bool = typer.Option(False, help="larger sizes"),
+          full: bool = typer.Option(False, help="larger sizes (on a GPU: groups large enough to be "
+                                                        "compute-bound)"),
           figure: Path = typer.Option(None, help="folder for bench.png/.pdf: fraction of the machine's "
                                                  "limit per training configuration, ours vs vmap")):
     """Performance, each row measured side by side in one run (ratio = baseline_s / ours_s)."""

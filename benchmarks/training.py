@@ -62,14 +62,19 @@ DEPTH = 2
 
 def sizes(width: int, level: str) -> dict:
     """Models, points, steps and repetitions of a row at ``level`` "tiny" (tests), "quick" (the
-    default ``polycom bench``: the whole grid in about 10 minutes on 2 cores) or "full".
+    default ``polycom bench``: the whole grid in about 10 minutes on 2 cores), "full" (three times
+    the steps) or "large" (``--full`` on a GPU: groups of 2048 points large enough that a step is
+    bound by arithmetic or memory rather than by kernel launches; too slow for a CPU).
     Width 512 uses a smaller group so that the grid stays short.
 
-    >>> sizes(32, "quick")["models"], sizes(512, "quick")["models"]
-    (64, 8)
+    >>> sizes(32, "quick")["models"], sizes(512, "quick")["models"], sizes(32, "large")["models"]
+    (64, 8, 1024)
     """
     if level == "tiny":
         return {"models": 4, "points": 32, "adam": 3, "lbfgs": 2, "lm": 1, "reps": 1, "per_model": 4}
+    if level == "large":
+        models = 64 if width >= 512 else 256 if width >= 128 else 1024
+        return {"models": models, "points": 2048, "adam": 3, "lbfgs": 1, "lm": 1, "reps": 3, "per_model": 8}
     k = 1 if level == "quick" else 3
     if width >= 512:
         return {"models": 8, "points": 128, "adam": 2 * k, "lbfgs": 1 * k, "lm": 1, "reps": 3, "per_model": 4}
@@ -277,11 +282,13 @@ def _device_name(device):
 def run(quick: bool = True, activations=ACTIVATIONS, widths=WIDTHS, dtypes=DTYPES, device=None,
         threads: int | None = 1, tiny: bool = False, optimizers=("adam", "lbfgs", "lm"),
         progress=None) -> list[dict]:
-    """All rows (``sizes``: level "tiny" if ``tiny``, else "quick" or "full"); ``threads`` torch
-    threads on CPU (default 1: the machine is shared; None keeps torch's)."""
+    """All rows (``sizes``: level "tiny" if ``tiny``, else "quick", or when not ``quick`` "full" on
+    a CPU and "large" on a GPU); ``threads`` torch threads on CPU (default 1: the machine is
+    shared; None keeps torch's)."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    level = "tiny" if tiny else ("quick" if quick else "full")
-    if torch.device(device).type == "cuda" and widths == WIDTHS:
+    gpu = torch.device(device).type == "cuda"
+    level = "tiny" if tiny else ("quick" if quick else ("large" if gpu else "full"))
+    if gpu and widths == WIDTHS:
         widths = (8, 32, 128, 256, 512)  # the issue's fraction of peak at widths 256 and 512
     old = torch.get_num_threads()
     if threads and torch.device(device).type == "cpu":
