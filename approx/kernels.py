@@ -406,7 +406,7 @@ def split_runs(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=False, nogil=True)
-def _expand_kernel(X, reps, split, start, active, out, orr, amax, same, tile):
+def _expand_kernel(X, reps, split, start, active, out, orr, amax, same, tile, inplace):
     K, n, P = X.shape
     for a in range(K):
         for i in range(n):
@@ -418,8 +418,13 @@ def _expand_kernel(X, reps, split, start, active, out, orr, amax, same, tile):
                     L = min(k1, s0 + tile) - s0
                     j0 = start[s0]
                     xr, ot, ar = x[s0:s0 + L], o[j0:j0 + L], ac[j0:j0 + L]
-                    for t in range(L):
-                        ot[t] = xr[t] if ar[t] else 0
+                    if inplace:             # out is X: store only the zeros (masked)
+                        for t in range(L):
+                            if not ar[t]:
+                                ot[t] = 0
+                    else:
+                        for t in range(L):
+                            ot[t] = xr[t] if ar[t] else 0
                     for t in range(L):
                         acc |= ot[t]
                         mx = max(mx, abs(ot[t]))
@@ -442,15 +447,57 @@ def _expand_kernel(X, reps, split, start, active, out, orr, amax, same, tile):
                 amax[i] = mx
 
 
+@njit(cache=False, nogil=True)
+def _gather_kernel(X, src, active, out, orr, amax, same, tile):
+    K, n = X.shape[0], X.shape[1]
+    P2 = src.shape[0]
+    for a in range(K):
+        for i in range(n):
+            x, o, ac = X[a, i], out[a, i], active[i]
+            acc, mx = 0, 0
+            for j0 in range(0, P2, tile):   # output tiles: gathered, then read in cache
+                L = min(P2, j0 + tile) - j0
+                ot, ar, sr = o[j0:j0 + L], ac[j0:j0 + L], src[j0:j0 + L]
+                for t in range(L):
+                    ot[t] = x[sr[t]] if ar[t] else 0
+                for t in range(L):
+                    acc |= ot[t]
+                    mx = max(mx, abs(ot[t]))
+                if j0 > 0:
+                    same[j0 - 1] &= ot[0] == o[j0 - 1]
+                sm, o2 = same[j0:j0 + L - 1], o[j0 + 1:j0 + L]
+                for t in range(L - 1):
+                    sm[t] &= o2[t] == ot[t]
+            orr[a, i] = acc
+            if a == 0:
+                amax[i] = mx
+
+
+GATHER = 64     # pieces per split piece below which ``expand`` gathers rather than copying runs
+
+
+def sources(reps: np.ndarray) -> np.ndarray:
+    """The piece each new piece comes from (``np.repeat(arange(P), reps)``), for ``expand``.
+
+    >>> sources(np.array([2, 1, 3])).tolist()
+    [0, 0, 1, 2, 2, 2]
+    """
+    return np.repeat(np.arange(len(reps), dtype=np.int64), reps)
+
+
 def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray, same=None, runs=None,
-           out=None, tile: int = TILE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           out=None, tile: int = TILE, src=None, gather: bool | None = None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``np.repeat(X, reps, axis=-1)`` with entries where ``active`` (rows, sum reps) is False set
     to 0, in one pass; X of shape (K, rows, P) (any int64: copies only, exact).  Returns
     (out, orr, amax): per limb plane and row the bitwise or of out's entries (K, rows), and per
     row max |entry| of plane 0 (for raw int64 rows, K = 1: max |value|, exact); ``same[j] &=``
     (column j + 1 of out equals column j), when given (length sum(reps) - 1); ``runs``: the
     pieces' runs (``split_runs(reps)``), when known; ``out``: where to write (X itself, in place, is
-    allowed when every reps is 1); ``tile``: pieces per pass.
+    allowed when every reps is 1: only the zeros are stored); ``tile``: pieces per pass.
+    Where more than one piece in ``GATHER`` splits (or ``gather`` says so), each new piece is
+    gathered from its source (``src``: ``sources(reps)``, when known); else runs of unsplit
+    pieces are copied (the same result).
 
     >>> o, orr, amax = expand(np.array([[[5, -7]]]), np.array([2, 1]), np.array([[True, False, True]]))
     >>> o.tolist(), orr.tolist(), amax.tolist()
@@ -461,7 +508,14 @@ def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray, same=None, runs=
     out = np.empty(X.shape[:2] + (P2,), dtype=np.int64) if out is None else out
     same = np.ones(max(P2 - 1, 0), dtype=np.bool_) if same is None else same
     orr, amax = np.empty(X.shape[:2], np.int64), np.empty(X.shape[1], np.int64)
-    _expand_kernel(_c(X), reps, *(runs or split_runs(reps)), _c(active), out, orr, amax, same, tile)
+    X = _c(X)
+    runs = runs or split_runs(reps)
+    if gather is None:
+        gather = GATHER * (len(runs[0]) - 1) > len(reps)
+    if out is not X and gather:
+        _gather_kernel(X, sources(reps) if src is None else src, _c(active), out, orr, amax, same, tile)
+    else:
+        _expand_kernel(X, reps, *runs, _c(active), out, orr, amax, same, tile, out is X and P2 == X.shape[2])
     return out, orr, amax
 
 

@@ -362,7 +362,7 @@ def _layer_ints(L, D_in: list[int]):
         D_out.append(Di)
         W.append([(j, int(w * Di / D_in[j])) for j, w in row])
         B.append(int(b[i] * Di))
-    return W, B, D_out
+    return W, B, tuple(D_out)
 
 
 def _affine(W, B, S, T, mS=None, mT=None):
@@ -670,6 +670,7 @@ def _apply(blocks, offs, m, active, runs):
     P2 = int(m.sum()) + len(m)
     same = np.ones(max(P2 - 1, 0), dtype=bool)
     split = m.any()
+    src = kernels.sources(reps) if kernels.GATHER * (len(runs[0]) - 1) > len(m) else None
     for (S, T), a, b in zip(blocks, offs, offs[1:]):
         act = active[a:b]
         if S.dtype == object or T.dtype == object:
@@ -683,7 +684,7 @@ def _apply(blocks, offs, m, active, runs):
         res = []
         for X in (S, T):
             X3 = X if _wide(X) else X[None]
-            res.append(kernels.expand(X3, reps, act, same, runs, None if split else X3))
+            res.append(kernels.expand(X3, reps, act, same, runs, None if split else X3, src=src))
         (S2, oS, aS), (T2, oT, aT) = res
         if _wide(S):
             out.append((S2, T2))
@@ -792,15 +793,21 @@ def _start(net, interval) -> _State:
     return _State(0, [(np.ones((1, 1), np.int64), np.zeros((1, 1), np.int64))], [0], [1], p, q, (0, 0, 0))
 
 
-def _run(net, st: _State, merge: bool, max_pieces: int) -> Pieces:
+def _run(net, st: _State, merge: bool, max_pieces: int, ints: dict | None = None) -> Pieces:
     """Propagate from ``st`` to the output; a ``TooManyPieces`` carries the state at the input of
-    the layer that would exceed ``max_pieces`` (``state``), to go on from there in parts."""
+    the layer that would exceed ``max_pieces`` (``state``), to go on from there in parts.
+    ``ints``: ``_layer_ints`` already made, by (layer, input denominators) (a cover's parts
+    share them)."""
     blocks, order, D, p, q, bounds = st.blocks, st.order, st.D, st.p, st.q, st.bounds
+    ints = {} if ints is None else ints
     stats = dict(zip(("fallbacks", "exact_signs", "wide"), st.stats))
     for li in range(st.layer, len(net.layers)):
         L, kind = net.layers[li], _hidden_kind(net.layers[li])
         before = _State(li, blocks, order, D, p, q, tuple(stats.values()), bounds)
-        W, B, D = _layer_ints(L, D)
+        key = (li, tuple(D))
+        if key not in ints:
+            ints[key] = _layer_ints(L, D)
+        W, B, D = ints[key]
         blocks, order, fast, big = _affine_blocks(W, B, blocks, order, p.dtype != object and q.dtype != object,
                                                   bounds)
         stats["fallbacks"] += not fast
@@ -858,11 +865,11 @@ def iter_cover(net, interval, chunk: int | None = None):
     """
     if chunk is None:           # about 2^22 (neuron, piece) entries per array
         chunk = max(64, (1 << 22) // max(L.shape[0] for L in net.layers))
-    todo = [_start(net, interval)]
+    todo, ints = [_start(net, interval)], {}
     while todo:                 # depth first, parts pushed last first: in order
         st = todo.pop()
         try:
-            yield _run(net, st, True, chunk)
+            yield _run(net, st, True, chunk, ints)
         except TooManyPieces as exc:
             todo += _parts(exc, net, chunk)[::-1]
 

@@ -114,7 +114,8 @@ def test_active_and_expand_follow_the_definition(case, K, data):
                      dtype=bool)
     same = start.copy()
     tile = data.draw(st.integers(1, 4))
-    out, orr, amax = kernels.expand(X, m + 1, act, same, tile=tile)
+    gather = data.draw(st.sampled_from([None, True, False]))     # gathered or copied in runs: the same
+    out, orr, amax = kernels.expand(X, m + 1, act, same, tile=tile, gather=gather)
     assert (out == want).all()
     assert orr.tolist() == [[int(np.bitwise_or.reduce(want[a, i])) for i in range(n)] for a in range(K)]
     if K == 1:                              # (max |entry| is a bound of raw rows only)
