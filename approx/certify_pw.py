@@ -14,6 +14,18 @@ provably covers [a, b], e(c + h) = sum_k e_k h^k; the bound is
     + sum_{k >= 3} |e_k| w^k                                         (the rest, crude but tiny when w is)
     + proved bounds on every float64 rounding (coefficients, Taylor shift, the line, the evaluation).
 
+Underflow.  The rounding model above is relative, which fails below float64's
+normal range, where a product or quotient may lose up to 2^-1074 outright (a
+slope S / D below it becomes 0).  So every input of the float bounds (target
+coefficients, slopes, intercepts, piece centres and radii) must be at most 2^E
+in magnitude, E = min(64, 666 // (r + 2)) for degree r, else ``sup_error_pieces``
+refuses (a ValueError naming the float64 range).  Then a loss is multiplied
+afterwards by at most r + 2 such factors, 2^(E (r + 2)) <= 2^666 in all, and so
+stays below 2^-408 (the vertex term e_1^2 / 4 e_2, used only when the vertex
+lies in the piece, is within w^2 of its inputs' losses); each piece's bound
+carries an absolute PAD = 2^-400 for the few dozen of them (except where every
+input is zero: then nothing rounds).
+
 Pieces whose cubic-and-higher part is not small against the bound are halved
 (adaptive subdivision, vectorised) until it is.  ``attained`` is the exact
 |p(x) - l(x)| at a rational point x of a piece (python ``Fraction``), so
@@ -31,6 +43,7 @@ from approx.pieces import _fl, iter_cover
 
 U = 2.0 ** -53
 MAX_SPLITS = 40
+PAD = 2.0 ** -400      # absolute: what underflow can lose inside the bounds (see the module)
 
 
 @dataclass(frozen=True)
@@ -105,7 +118,25 @@ def _bounds(coeffs, c, w, sf, tf, with_vertex: bool = True):
             high = high + np.abs(e[k]) * wk
         wk = wk * w
     total = (best + 8 * U * scale + rounding + high) * (1 + 64 * U)
+    if any(v != 0 for v in fc) or np.any(sf != 0) or np.any(tf != 0):
+        total = total + PAD
     return total, high, np.where(inside, hv, 0.0)
+
+
+def _check_range(coeffs, arrays) -> None:
+    """Refuse (ValueError) when an input of the float bounds exceeds 2^E in magnitude,
+    E = min(64, 666 // (r + 2)): beyond, an underflow's loss could outgrow ``PAD`` (module).
+
+    >>> _check_range([0, 1], (np.array([0.0, 2.0 ** 70]),))
+    Traceback (most recent call last):
+    ...
+    ValueError: a slope, intercept, breakpoint or coefficient exceeds 2^64: out of float64 range for the certified float bounds
+    """
+    E = min(64, 666 // (len(coeffs) + 1))
+    top = max([abs(float(v)) for v in coeffs] + [float(np.abs(v).max()) for v in arrays if v.size])
+    if top > 2.0 ** E:
+        raise ValueError(f"a slope, intercept, breakpoint or coefficient exceeds 2^{E}: "
+                         f"out of float64 range for the certified float bounds")
 
 
 def _frac_array(num, den) -> np.ndarray:
@@ -127,10 +158,11 @@ def _piece_bounds(pc, coeffs, tol: float):
     with np.errstate(over="ignore", invalid="ignore"):
         sf = Sf / D
         tf = Tf / D
-    if not (np.all(np.isfinite(sf)) and np.all(np.isfinite(tf))):
+    if not (np.all(np.isfinite(sf)) and np.all(np.isfinite(tf)) and np.isfinite(D)):
         raise ValueError("a slope or intercept is out of float64 range")
     c = 0.5 * (af + bf)
     w = (np.maximum(bf - c, c - af) + 4 * U * (np.abs(af) + np.abs(bf))) * (1 + 4 * U) + 1e-300
+    _check_range(coeffs, (sf, tf, c, w))
     owner = np.arange(len(c))
     done_b, done_o, done_c, done_w, done_v = [], [], [], [], []
     budget = 8 * len(c) + 100_000          # subpieces allowed in all (the bound is valid at any depth)

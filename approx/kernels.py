@@ -226,59 +226,73 @@ def affine(W: list, b: list, X: np.ndarray, tile: int = TILE) -> np.ndarray:
 
 
 @njit(cache=False, nogil=True)
-def _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, acc):
+def _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, acc, Kt):
     n1, K, P = Xn.shape[0], out.shape[0], out.shape[2]
-    Kc, M, Kx, tile = acc.shape[0], wl.shape[1], Xw.shape[0], acc.shape[1]
-    for i in range(out.shape[1]):       # row by row, a tile at a time: acc (Kc, tile) stays in cache
+    M, Kx, tile = wl.shape[1], Xw.shape[0], acc.shape[1]
+    Kc = max(K, Kt)
+    for i in range(out.shape[1]):       # row by row, a tile at a time, the output's limbs lowest first
         for k0 in range(0, P, tile):
             m = min(P, k0 + tile) - k0
+            cr, v = acc[0, :m], acc[1, :m]      # the carry into limb a, limb a's sum: in cache
+            for t in range(m):
+                cr[t] = 0
             for a in range(Kc):
-                v, r = bl[i, a] if a < bl.shape[1] else 0, acc[a, :m]
+                bv = bl[i, a] if a < bl.shape[1] else 0
                 for t in range(m):
-                    r[t] = v
-            for c in range(indptr[i], indptr[i + 1]):
-                j = idx[c]
-                for mm in range(M):
-                    wm = wl[c, mm]
-                    if wm == 0:
-                        continue
-                    if j < n1:              # int64 input: its three limbs, as in ``_load``
-                        x, r0, r1, r2 = Xn[j, k0:k0 + m], acc[mm, :m], acc[mm + 1, :m], acc[mm + 2, :m]
-                        for t in range(m):
-                            v = x[t]
-                            r0[t] += wm * (v & MASK)
-                            r1[t] += wm * ((v >> B) & MASK)
-                            r2[t] += wm * (v >> (2 * B))
-                    else:
-                        for a in range(Kx):
-                            x, r = Xw[a, j - n1, k0:k0 + m], acc[a + mm, :m]
+                    v[t] = cr[t] + bv
+                for c in range(indptr[i], indptr[i + 1]):
+                    j = idx[c]
+                    for mm in range(M):         # weight limb mm times input limb a - mm
+                        wm, src = wl[c, mm], a - mm
+                        if wm == 0 or src < 0:
+                            continue
+                        if j < n1:              # int64 input: its three limbs, as in ``_load``
+                            x = Xn[j, k0:k0 + m]
+                            if src == 0:
+                                for t in range(m):
+                                    v[t] += wm * (x[t] & MASK)
+                            elif src == 1:
+                                for t in range(m):
+                                    v[t] += wm * ((x[t] >> B) & MASK)
+                            elif src == 2:
+                                for t in range(m):
+                                    v[t] += wm * (x[t] >> (2 * B))
+                        elif src < Kx:
+                            x = Xw[src, j - n1, k0:k0 + m]
                             for t in range(m):
-                                r[t] += wm * x[t]
-            for a in range(Kc - 1):         # the canonical carry, limbs below K - 1 written out
-                r, r1 = acc[a, :m], acc[a + 1, :m]
-                if a < K - 1:
+                                v[t] += wm * x[t]
+                if a == Kc - 1:                 # the last limb with terms: the signed rest
+                    if Kc == K:
+                        o = out[K - 1, i, k0:k0 + m]
+                        for t in range(m):
+                            o[t] = v[t]
+                    else:                       # the value fits K limbs: above K - 1 a sign fill
+                        o = out[K - 1, i, k0:k0 + m]
+                        for t in range(m):
+                            if v[t] < 0:
+                                o[t] -= 1 << B
+                elif a < K:
                     o = out[a, i, k0:k0 + m]
                     for t in range(m):
-                        r1[t] += r[t] >> B
-                        o[t] = r[t] & MASK
+                        o[t] = v[t] & MASK
+                        cr[t] = v[t] >> B
                 else:
                     for t in range(m):
-                        r1[t] += r[t] >> B
-                        r[t] &= MASK
-            # the value fits K limbs, so the limbs above K - 1 are a sign fill (0.. or MASK.., -1)
-            r, top, o = acc[K - 1, :m], acc[Kc - 1, :m], out[K - 1, i, k0:k0 + m]
-            for t in range(m):
-                o[t] = r[t] - (1 << B) if top[t] < 0 else r[t]
+                        cr[t] = v[t] >> B
 
 
 def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int, tile: int = TILE) -> np.ndarray:
     """Canonical limbs (K, len(W), P) of W X + b, X the rows of int64 Xn (n1, P) then of the limbs
     Xw (Kx, n2, P), W = [[(j, w), ...], ...] and b Python integers of any size (caller: K limbs
-    cover every value).  Row by row and ``tile`` pieces at a time, a limb convolution over whole limb planes: weight limbs
-    (M of them, canonical, below 2^24 in magnitude) times input limbs (below 2^24) are below
-    2^48, and each accumulator position sums one bias limb and at most min(M, Kx) products per
-    weight: below 2^62 for rows of fewer than 2^13 / min(M, Kx) weights (checked); then one
-    canonical carry.
+    cover every value).  Row by row and ``tile`` pieces at a time, a limb convolution computed
+    one output limb at a time, lowest first: limb a sums the carry from limb a - 1, the bias's
+    limb a and every weight limb mm (M of them, canonical, below 2^24 in magnitude) times input
+    limb a - mm (below 2^24), so each product is below 2^48 and the sum has at most min(M, Kx)
+    products per weight: below 2^62 for rows of fewer than 2^13 / min(M, Kx) weights (checked;
+    the carry, below 2^38, does not change that); limb a of the result is the sum's low 24 bits
+    and the rest carries on (floor shifts: exact).  The last limb with terms holds the signed
+    rest; when it lies above K - 1 the value, fitting K limbs, has only a sign fill there, so
+    its sign is the sign of that rest.
 
     >>> from approx import limbs
     >>> X = wide_affine([[(0, 2 ** 70), (1, -1)]], [3], np.array([[5]]), limbs.split(np.array([[2 ** 62]]), 3), 5)
@@ -295,9 +309,9 @@ def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int, tile: 
     bl = np.array([int_limbs(v, M) for v in b], dtype=np.int64).reshape(len(W), M)
     if max(map(len, W), default=0) * min(M, max(Xw.shape[0], 3)) >= 2 ** 13:
         raise ValueError("wide_affine: a row with too many weights for the int64 accumulator bound")
-    Kc = max(K, max(Xw.shape[0], 3) + M, M) + 1
+    Kt = max(max(Xw.shape[0], 3) + M - 1, M)       # limbs that receive terms
     out = np.empty((K, len(W), Xn.shape[1]), dtype=np.int64)
-    _wide_affine_kernel(indptr, idx, wl, bl, _c(Xn), _c(Xw), out, np.empty((Kc, tile), np.int64))
+    _wide_affine_kernel(indptr, idx, wl, bl, _c(Xn), _c(Xw), out, np.empty((2, tile), np.int64), Kt)
     return out
 
 

@@ -863,8 +863,8 @@ def iter_cover(net, interval, chunk: int | None = None):
     >>> sum(pc.count for pc in iter_cover(square_net(6), (0, 1), chunk=16))
     64
     """
-    if chunk is None:           # about 2^22 (neuron, piece) entries per array
-        chunk = max(64, (1 << 22) // max(L.shape[0] for L in net.layers))
+    if chunk is None:           # about 2^19 (neuron, piece) entries per array: mostly in cache
+        chunk = max(64, (1 << 19) // max(L.shape[0] for L in net.layers))
     todo, ints = [_start(net, interval)], {}
     while todo:                 # depth first, parts pushed last first: in order
         st = todo.pop()

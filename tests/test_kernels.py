@@ -127,6 +127,43 @@ def test_active_and_expand_follow_the_definition(case, K, data):
         assert (kernels.expand(Y, m + 1, act, out=Y, tile=tile)[0] == want).all() and (Y == want).all()
 
 
+@st.composite
+def wide_affine_cases(draw):
+    """Rows W X + b over n1 int64 inputs and n2 limb inputs (Kx limbs), weights and biases from
+    one-limb to beyond int64, and the output on the fewest limbs that hold every value."""
+    n1, n2, P = draw(st.integers(0, 3)), draw(st.integers(0, 3)), draw(st.integers(1, 6))
+    Kx = draw(st.integers(3, 5))
+    Xn = draw(st.lists(st.lists(st.integers(-(2 ** 62), 2 ** 62), min_size=P, max_size=P), min_size=n1,
+                       max_size=n1))
+    Xw = draw(st.lists(st.lists(st.integers(-(2 ** (24 * Kx - 3)), 2 ** (24 * Kx - 3)), min_size=P, max_size=P),
+                       min_size=n2, max_size=n2))
+    weight = st.one_of(st.integers(-8, 8), st.integers(-(2 ** 30), 2 ** 30), st.integers(-(2 ** 90), 2 ** 90))
+    cols = list(range(n1 + n2))
+    W = draw(st.lists(st.lists(st.tuples(st.sampled_from(cols), weight), max_size=4, unique_by=lambda c: c[0])
+                      if cols else st.just([]), min_size=1, max_size=4))
+    b = draw(st.lists(weight, min_size=len(W), max_size=len(W)))
+    return Xn, Kx, Xw, W, b, draw(st.integers(1, 4))
+
+
+@settings(max_examples=150, deadline=None)
+@given(wide_affine_cases())
+@example(([[-(2 ** 62)]], 3, [[2 ** 69 - 1]], [[(0, 1), (1, -8)]], [0], 1))    # a carry into a sign fill
+@example(([[2 ** 62]], 3, [[-(2 ** 69)]], [[(0, -(2 ** 90)), (1, 2 ** 30)]], [-(2 ** 90)], 2))
+def test_wide_affine_is_exact(case):
+    Xn, Kx, Xw, W, b, tile = case
+    rows = Xn + Xw
+    P = len(rows[0]) if rows else 1
+    want = [[b[i] + sum(w * rows[j][k] for j, w in row) for k in range(P)] for i, row in enumerate(W)]
+    top = max(abs(v) for r in want for v in r)
+    K = limbs.limbs_for(top.bit_length() + 1)
+    Xn_a = np.array(Xn, dtype=np.int64).reshape(len(Xn), P)
+    Xw_a = (np.array([[limbs.int_limbs(v, Kx) for v in r] for r in Xw], dtype=np.int64).reshape(len(Xw), P, Kx)
+            .transpose(2, 0, 1).copy())
+    out = kernels.wide_affine(W, b, Xn_a, Xw_a, K, tile=tile)
+    assert limbs.to_object(out).tolist() == want
+    assert (limbs.carry(out.copy()) == out).all()           # canonical
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.integers(1, 4), st.integers(1, 7), st.data())
 def test_affine_and_row_stats_are_exact(n_in, P, data):

@@ -117,9 +117,15 @@ def test_sign_dot_int64_is_exact(quads):
 polys = st.lists(st.fractions(min_value=-2, max_value=2, max_denominator=16), min_size=1, max_size=5)
 
 
+def _scaled_relu(w):
+    return Net([Layer([[1]], [0], act.relu()), Layer([[w]], [0], act.identity())])
+
+
 @settings(max_examples=25, deadline=None)
 @given(relu_nets(max_depth=2, max_width=3), polys, st.lists(st.fractions(min_value=-1, max_value=1,
                                                                         max_denominator=997), max_size=30))
+@example(_scaled_relu(Fraction(1, 2 ** 1100)), [Fraction(0)], [])     # D beyond float64: the slope read as 0
+@example(_scaled_relu(Fraction(3, 2 ** 1023)), [Fraction(0)], [])     # a subnormal slope: underflow's PAD
 def test_certified_bound_holds_every_sampled_error(net, coeffs, xs):
     pc = propagate(net, (-1, 1))
     try:
