@@ -230,9 +230,9 @@ def _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, acc, Kt):
     n1, K, P = Xn.shape[0], out.shape[0], out.shape[2]
     M, Kx, tile = wl.shape[1], Xw.shape[0], acc.shape[1]
     Kc = max(K, Kt)
-    for i in range(out.shape[1]):       # row by row, a tile at a time, the output's limbs lowest first
-        for k0 in range(0, P, tile):
-            m = min(P, k0 + tile) - k0
+    for k0 in range(0, P, tile):        # a tile at a time, all rows (the inputs' tile stays in cache),
+        m = min(P, k0 + tile) - k0      # the output's limbs lowest first
+        for i in range(out.shape[1]):
             cr, v = acc[0, :m], acc[1, :m]      # the carry into limb a, limb a's sum: in cache
             for t in range(m):
                 cr[t] = 0
