@@ -419,6 +419,22 @@ def split_runs(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return split, start
 
 
+@njit(cache=False, nogil=True, inline="always")
+def _written(o, j0, L, same, acc, mx):
+    """Fold the tile o[j0:j0 + L] just written into the running bitwise or and max |entry|, and
+    compare it with its left neighbours (``same``); returns (acc, mx)."""
+    ot = o[j0:j0 + L]
+    for t in range(L):
+        acc |= ot[t]
+        mx = max(mx, abs(ot[t]))
+    if j0 > 0:
+        same[j0 - 1] &= ot[0] == o[j0 - 1]
+    sm, o2 = same[j0:j0 + L - 1], o[j0 + 1:j0 + L]
+    for t in range(L - 1):
+        sm[t] &= o2[t] == ot[t]
+    return acc, mx
+
+
 @njit(cache=False, nogil=True)
 def _expand_kernel(X, reps, split, start, active, out, orr, amax, same, tile, inplace):
     K, n, P = X.shape
@@ -439,14 +455,7 @@ def _expand_kernel(X, reps, split, start, active, out, orr, amax, same, tile, in
                     else:
                         for t in range(L):
                             ot[t] = xr[t] if ar[t] else 0
-                    for t in range(L):
-                        acc |= ot[t]
-                        mx = max(mx, abs(ot[t]))
-                    if j0 > 0:
-                        same[j0 - 1] &= ot[0] == o[j0 - 1]
-                    sm, o2 = same[j0:j0 + L - 1], o[j0 + 1:j0 + L]
-                    for t in range(L - 1):
-                        sm[t] &= o2[t] == ot[t]
+                    acc, mx = _written(o, j0, L, same, acc, mx)
                 if k1 < P:
                     v = x[k1]
                     for j in range(start[k1], start[k1] + reps[k1]):
@@ -474,14 +483,7 @@ def _gather_kernel(X, src, active, out, orr, amax, same, tile):
                 ot, ar, sr = o[j0:j0 + L], ac[j0:j0 + L], src[j0:j0 + L]
                 for t in range(L):
                     ot[t] = x[sr[t]] if ar[t] else 0
-                for t in range(L):
-                    acc |= ot[t]
-                    mx = max(mx, abs(ot[t]))
-                if j0 > 0:
-                    same[j0 - 1] &= ot[0] == o[j0 - 1]
-                sm, o2 = same[j0:j0 + L - 1], o[j0 + 1:j0 + L]
-                for t in range(L - 1):
-                    sm[t] &= o2[t] == ot[t]
+                acc, mx = _written(o, j0, L, same, acc, mx)
             orr[a, i] = acc
             if a == 0:
                 amax[i] = mx
