@@ -492,6 +492,16 @@ def _gather_kernel(X, src, active, out, orr, amax, same, tile):
 GATHER = 64     # pieces per split piece below which ``expand`` gathers rather than copying runs
 
 
+def gathers(runs) -> bool:
+    """Whether ``expand`` gathers (more than one piece in ``GATHER`` splits), from ``split_runs``.
+
+    >>> gathers(split_runs(np.array([2, 1, 1]))), gathers(split_runs(np.ones(100, np.int64)))
+    (True, False)
+    """
+    split, start = runs
+    return GATHER * (len(split) - 1) > len(start)
+
+
 def sources(reps: np.ndarray) -> np.ndarray:
     """The piece each new piece comes from (``np.repeat(arange(P), reps)``), for ``expand``.
 
@@ -527,7 +537,7 @@ def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray, same=None, runs=
     X = _c(X)
     runs = runs or split_runs(reps)
     if gather is None:
-        gather = GATHER * (len(runs[0]) - 1) > len(reps)
+        gather = gathers(runs)
     if out is not X and gather:
         _gather_kernel(X, sources(reps) if src is None else src, _c(active), out, orr, amax, same, tile)
     else:

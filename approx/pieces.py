@@ -670,7 +670,7 @@ def _apply(blocks, offs, m, active, runs):
     P2 = int(m.sum()) + len(m)
     same = np.ones(max(P2 - 1, 0), dtype=bool)
     split = m.any()
-    src = kernels.sources(reps) if kernels.GATHER * (len(runs[0]) - 1) > len(m) else None
+    src = kernels.sources(reps) if kernels.gathers(runs) else None
     for (S, T), a, b in zip(blocks, offs, offs[1:]):
         act = active[a:b]
         if S.dtype == object or T.dtype == object:
