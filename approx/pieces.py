@@ -351,7 +351,13 @@ def _lcm(a: int, b: int) -> int:
 
 def _layer_ints(L, D_in: list[int]):
     """Integer form of the affine map on inputs (S_j, T_j)/D_j: rows of (j, w'), bias b',
-    and output denominators D_i, with z_i = (sum_j w'_ij (S_j, T_j) + (0, b'_i)) / D_i."""
+    and output denominators D_i, with z_i = (sum_j w'_ij (S_j, T_j) + (0, b'_i)) / D_i, each row
+    in lowest terms (gcd(D_i, w'_i., b'_i) = 1: a tent row 2 a - 4 b keeps D, it does not double it).
+
+    >>> from approx.net import Layer
+    >>> _layer_ints(Layer([[2, -4]], [Fraction(-1, 2)]), [8, 8])
+    ([[(0, 1), (1, -2)]], [-2], (4,))
+    """
     rows = L.rows()            # the exact nonzero weights (approx.net.Layer.rows)
     b = [to_fraction(v) for v in L.exact_b()]
     D_out, W, B = [], [], []
@@ -359,9 +365,12 @@ def _layer_ints(L, D_in: list[int]):
         Di = b[i].denominator
         for j, w in row:
             Di = _lcm(Di, w.denominator * D_in[j])
-        D_out.append(Di)
-        W.append([(j, int(w * Di / D_in[j])) for j, w in row])
-        B.append(int(b[i] * Di))
+        wi = [(j, int(w * Di / D_in[j])) for j, w in row]
+        bi = int(b[i] * Di)
+        g = math.gcd(Di, bi, *(v for _, v in wi))
+        D_out.append(Di // g)
+        W.append([(j, v // g) for j, v in wi])
+        B.append(bi // g)
     return W, B, tuple(D_out)
 
 
