@@ -55,6 +55,7 @@ FLIM = float(2 ** 61)    # float bounds (computed with rounding) are compared ag
 U = 2.0 ** -53
 MAX_PIECES = 50_000_000
 REDUCE = float(2 ** 40)   # rows whose integers may exceed this are divided by their gcd
+ENTRIES = 3 << 18         # integers per array at the default chunk (2^19 as int64): limb rows take fewer pieces
 
 
 class TooManyPieces(ValueError):
@@ -660,11 +661,9 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
     # crossing neuron ci on piece ck: subpieces 0..pos lie left of its root (sign sL), the rest right (sR)
     out, rstats, same = _apply(blocks, offs, m, kernels.active(sg, m, ci, ck, pos, runs), runs)
     p, q, rp, rq = _alike(p, q, rp, rq)
-    p2 = np.empty(p.shape[:-1] + (P2 + 1,), dtype=p.dtype)
-    q2 = np.empty_like(p2)
-    p2[..., start], q2[..., start] = p[..., :-1], q[..., :-1]
-    p2[..., -1], q2[..., -1] = p[..., -1], q[..., -1]
-    dest = start[ck[new]] + 1 + pos[new]
+    reps = np.append(m + 1, 1)                               # point k at start[k] (and its roots' slots)
+    p2, q2 = np.repeat(p, reps, axis=-1), np.repeat(q, reps, axis=-1)
+    dest = start[ck[new]] + 1 + pos[new]                     # the roots' slots
     p2[..., dest], q2[..., dest] = rp[..., new], rq[..., new]
     return out, rstats, same, p2, q2
 
@@ -802,11 +801,20 @@ def _start(net, interval) -> _State:
     return _State(0, [(np.ones((1, 1), np.int64), np.zeros((1, 1), np.int64))], [0], [1], p, q, (0, 0, 0))
 
 
-def _run(net, st: _State, merge: bool, max_pieces: int, ints: dict | None = None) -> Pieces:
+def _entries(blocks) -> int:
+    """Integers held per array (S or T) by row blocks: rows x limbs x pieces (int64 rows: one limb)."""
+    return sum(S.size for S, _ in blocks)
+
+
+def _run(net, st: _State, merge: bool, max_pieces: int, ints: dict | None = None,
+         max_entries: int | None = None) -> Pieces:
     """Propagate from ``st`` to the output; a ``TooManyPieces`` carries the state at the input of
     the layer that would exceed ``max_pieces`` (``state``), to go on from there in parts.
     ``ints``: ``_layer_ints`` already made, by (layer, input denominators) (a cover's parts
-    share them)."""
+    share them).  ``max_entries``: also stop (the same way) at a layer whose rows, once on limbs,
+    hold more than this many integers per array; its ``pieces`` is then sized for ``_parts`` to
+    cut the layer's input into ceil(entries / max_entries) runs (limb-heavy layers run on fewer
+    pieces, in cache)."""
     blocks, order, D, p, q, bounds = st.blocks, st.order, st.D, st.p, st.q, st.bounds
     ints = {} if ints is None else ints
     stats = dict(zip(("fallbacks", "exact_signs", "wide"), st.stats))
@@ -821,6 +829,11 @@ def _run(net, st: _State, merge: bool, max_pieces: int, ints: dict | None = None
                                                   bounds)
         stats["fallbacks"] += not fast
         stats["wide"] += any(_wide(S) for S, _ in blocks)
+        n = _entries(blocks)
+        if max_entries and n > max_entries and p.shape[-1] > 2:
+            exc = TooManyPieces(-(-max_pieces * n // (2 * max_entries)), max_pieces)
+            exc.state = before
+            raise exc
         rstats = same = None
         if kind == "relu":
             try:
@@ -874,11 +887,12 @@ def iter_cover(net, interval, chunk: int | None = None):
     """
     if chunk is None:           # about 2^19 (neuron, piece) entries per array: mostly in cache
         chunk = max(64, (1 << 19) // max(L.shape[0] for L in net.layers))
+    entries = max(1, ENTRIES * chunk * max(L.shape[0] for L in net.layers) >> 19)
     todo, ints = [_start(net, interval)], {}
     while todo:                 # depth first, parts pushed last first: in order
         st = todo.pop()
         try:
-            yield _run(net, st, True, chunk, ints)
+            yield _run(net, st, True, chunk, ints, entries)
         except TooManyPieces as exc:
             todo += _parts(exc, net, chunk)[::-1]
 

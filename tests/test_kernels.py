@@ -137,7 +137,8 @@ def wide_affine_cases(draw):
                        max_size=n1))
     Xw = draw(st.lists(st.lists(st.integers(-(2 ** (24 * Kx - 3)), 2 ** (24 * Kx - 3)), min_size=P, max_size=P),
                        min_size=n2, max_size=n2))
-    weight = st.one_of(st.integers(-8, 8), st.integers(-(2 ** 30), 2 ** 30), st.integers(-(2 ** 90), 2 ** 90))
+    pow2 = st.builds(lambda sg, e: sg * 2 ** e, st.sampled_from([-1, 1]), st.integers(0, 90))   # as dyadic nets have
+    weight = st.one_of(st.integers(-8, 8), st.integers(-(2 ** 30), 2 ** 30), st.integers(-(2 ** 90), 2 ** 90), pow2)
     cols = list(range(n1 + n2))
     W = draw(st.lists(st.lists(st.tuples(st.sampled_from(cols), weight), max_size=4, unique_by=lambda c: c[0])
                       if cols else st.just([]), min_size=1, max_size=4))
@@ -149,6 +150,7 @@ def wide_affine_cases(draw):
 @given(wide_affine_cases())
 @example(([[-(2 ** 62)]], 3, [[2 ** 69 - 1]], [[(0, 1), (1, -8)]], [0], 1))    # a carry into a sign fill
 @example(([[2 ** 62]], 3, [[-(2 ** 69)]], [[(0, -(2 ** 90)), (1, 2 ** 30)]], [-(2 ** 90)], 2))
+@example(([[-(2 ** 62)]], 3, [[-(2 ** 69) + 1]], [[(0, -(2 ** 47)), (1, 2 ** 23)]], [0], 3))     # a weight on a limb boundary
 def test_wide_affine_is_exact(case):
     Xn, Kx, Xw, W, b, tile = case
     rows = Xn + Xw

@@ -1,9 +1,11 @@
 """approx.pieces and approx.certify_pw: exact pieces and certified bounds, against the
 fmpq certifier (approx.certify) and exact evaluation, on random networks whose weights
 are dyadic, non-dyadic, beyond 2^63 or below float64's range."""
+import bisect
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from approx import Layer, Net, act
@@ -172,3 +174,26 @@ def test_lemma2_pieces_on_limbs_match_exact_certifier(r, bits, k):
     forms = [pc.affine(0, j) for j in range(pc.count)]
     assert Sf.tolist() == [float(s * pc.D[0]) for s, _ in forms] and Tf.tolist() == [float(t * pc.D[0]) for _, t in forms]
     assert pc.max_slope() == max(abs(s) for s, _ in forms)
+
+
+@pytest.mark.parametrize("entries", [1, 2 ** 19, None])
+def test_cover_under_an_entry_budget_is_the_same_function(entries, monkeypatch):
+    # limb rows count K integers a piece: past the budget a layer's input is cut into runs
+    # (entries = 1: every layer of more than one piece stops; the cover must still be the net)
+    from approx import pieces
+    from approx.relu_approx import polyrelu_activation
+    from theorems.lemma2 import coefficients
+    net = polyrelu_activation(coefficients(4), Fraction(1, 2 ** 40))
+    iv = (Fraction(700, 2 ** 10), Fraction(700, 2 ** 10) + Fraction(1, 2 ** 18))
+    whole = propagate(net, iv)
+    if entries is not None:
+        monkeypatch.setattr(pieces, "ENTRIES", entries)
+    cover = propagate_cover(net, iv, chunk=64)
+    pts = whole.points()
+    for pc in cover:
+        cp = pc.points()
+        for k in range(pc.count):
+            j = bisect.bisect_right(pts, cp[k]) - 1          # the network's piece holding this one
+            assert cp[k + 1] <= pts[j + 1] and pc.affine(0, k) == whole.affine(0, j)
+    assert cover[0].points()[0] == iv[0] and cover[-1].points()[-1] == iv[1]
+    assert all(a.points()[-1] == b.points()[0] for a, b in zip(cover, cover[1:]))
