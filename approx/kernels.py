@@ -226,13 +226,13 @@ def affine(W: list, b: list, X: np.ndarray, tile: int = TILE) -> np.ndarray:
 
 
 @njit(cache=False, nogil=True)
-def _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, acc, Kt):
+def _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, acc, kt):
     n1, K, P = Xn.shape[0], out.shape[0], out.shape[2]
     M, Kx, tile = wl.shape[1], Xw.shape[0], acc.shape[1]
-    Kc = max(K, Kt)
     for k0 in range(0, P, tile):        # a tile at a time, all rows (the inputs' tile stays in cache),
         m = min(P, k0 + tile) - k0      # the output's limbs lowest first
         for i in range(out.shape[1]):
+            Kc = max(K, kt[i])
             cr, v = acc[0, :m], acc[1, :m]      # the carry into limb a, limb a's sum: in cache
             for t in range(m):
                 cr[t] = 0
@@ -286,13 +286,14 @@ def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int, tile: 
     Xw (Kx, n2, P), W = [[(j, w), ...], ...] and b Python integers of any size (caller: K limbs
     cover every value).  Row by row and ``tile`` pieces at a time, a limb convolution computed
     one output limb at a time, lowest first: limb a sums the carry from limb a - 1, the bias's
-    limb a and every weight limb mm (M of them, canonical, below 2^24 in magnitude) times input
-    limb a - mm (below 2^24), so each product is below 2^48 and the sum has at most min(M, Kx)
-    products per weight: below 2^62 for rows of fewer than 2^13 / min(M, Kx) weights (checked;
-    the carry, below 2^38, does not change that); limb a of the result is the sum's low 24 bits
-    and the rest carries on (floor shifts: exact).  The last limb with terms holds the signed
-    rest; when it lies above K - 1 the value, fitting K limbs, has only a sign fill there, so
-    its sign is the sign of that rest.
+    limb a and every weight limb mm (each weight and bias on its own fewest limbs, top limb
+    signed, all below 2^24 in magnitude: a small negative weight is one limb, not a sign fill)
+    times input limb a - mm (below 2^24), so each product is below 2^48 and the sum has at most
+    min(M, Kx) products per weight: below 2^62 for rows of fewer than 2^13 / min(M, Kx) weights
+    (checked; the carry, below 2^38, does not change that); limb a of the result is the sum's
+    low 24 bits and the rest carries on (floor shifts: exact).  A row's last limb with terms
+    (from its own weights) holds the signed rest; when it lies above K - 1 the value, fitting K
+    limbs, has only a sign fill there, so its sign is the sign of that rest.
 
     >>> from approx import limbs
     >>> X = wide_affine([[(0, 2 ** 70), (1, -1)]], [3], np.array([[5]]), limbs.split(np.array([[2 ** 62]]), 3), 5)
@@ -300,18 +301,28 @@ def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int, tile: 
     True
     """
     from approx.limbs import int_limbs
-    wmax = max([abs(v) for row in W for _, v in row] + [abs(v) for v in b] + [1])
-    M = (wmax.bit_length() + 1) // B + 1           # |w| < 2^(24 M - 1): top limb below 2^23
+
+    def own(v):             # v on its own fewest limbs (|v| < 2^(24 M - 1): top limb below 2^23), 0-padded
+        return len(int_limbs(v, (abs(v).bit_length() + 1) // B + 1))
+
+    M = max([own(v) for row in W for _, v in row] + [own(v) for v in b] + [1])
+    pad = lambda v: int_limbs(v, own(v)) + [0] * (M - own(v))
     nnz = sum(len(row) for row in W)
     indptr = np.cumsum([0] + [len(row) for row in W]).astype(np.int64)
     idx = np.array([j for row in W for j, _ in row], dtype=np.int64)
-    wl = np.array([int_limbs(v, M) for row in W for _, v in row], dtype=np.int64).reshape(nnz, M)
-    bl = np.array([int_limbs(v, M) for v in b], dtype=np.int64).reshape(len(W), M)
+    wl = np.array([pad(v) for row in W for _, v in row], dtype=np.int64).reshape(nnz, M)
+    bl = np.array([pad(v) for v in b], dtype=np.int64).reshape(len(W), M)
     if max(map(len, W), default=0) * min(M, max(Xw.shape[0], 3)) >= 2 ** 13:
         raise ValueError("wide_affine: a row with too many weights for the int64 accumulator bound")
-    Kt = max(max(Xw.shape[0], 3) + M - 1, M)       # limbs that receive terms
+    n1, Kx = Xn.shape[0], max(Xw.shape[0], 3)
+    top = [own(v) if v else 0 for v in b]   # per row: the limbs that receive terms (its own weights' limbs)
+    for i, row in enumerate(W):
+        for j, v in row:
+            if v:
+                top[i] = max(top[i], (3 if j < n1 else Kx) + own(v) - 1)
     out = np.empty((K, len(W), Xn.shape[1]), dtype=np.int64)
-    _wide_affine_kernel(indptr, idx, wl, bl, _c(Xn), _c(Xw), out, np.empty((2, tile), np.int64), Kt)
+    _wide_affine_kernel(indptr, idx, wl, bl, _c(Xn), _c(Xw), out, np.empty((2, tile), np.int64),
+                        np.array(top, dtype=np.int64))
     return out
 
 
