@@ -17,6 +17,8 @@ int64 overflow for K <= 2^13 limbs (the sizes here are K <= ~40).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
@@ -208,6 +210,34 @@ def _affine_kernel(indptr, idx, w, b, X, out, tile):
                     o[t] += wc * x[t]
 
 
+@functools.lru_cache(maxsize=1024)
+def _sparse(W: tuple, b: tuple, limbed: bool) -> tuple:
+    """Arrays of sparse integer rows W = ((j, w), ...) per row and biases b, made once per layer
+    (a cover's chunks share them): (indptr, idx, w, b) as int64, or with ``limbed``
+    (indptr, idx, wl, bl, own, bown): every weight and bias on its own fewest base-2^24 limbs
+    (|v| < 2^(24 n - 1): top limb signed and below 2^23), zero-padded to the most, and those
+    counts (``wide_affine``)."""
+    indptr = np.cumsum([0] + [len(row) for row in W]).astype(np.int64)
+    idx = np.array([j for row in W for j, _ in row], dtype=np.int64)
+    if not limbed:
+        return (indptr, idx, np.array([v for row in W for _, v in row], dtype=np.int64),
+                np.asarray(b, dtype=np.int64))
+    from approx.limbs import int_limbs
+    ws = [v for row in W for _, v in row]
+    n = [(abs(v).bit_length() + 1) // B + 1 for v in ws]
+    nb = [(abs(v).bit_length() + 1) // B + 1 for v in b]
+    M = max(n + nb + [1])
+    wl = np.array([int_limbs(v, k) + [0] * (M - k) for v, k in zip(ws, n)], dtype=np.int64).reshape(len(ws), M)
+    bl = np.array([int_limbs(v, k) + [0] * (M - k) for v, k in zip(b, nb)], dtype=np.int64).reshape(len(b), M)
+    own = np.array([k if v else 0 for v, k in zip(ws, n)], dtype=np.int64)
+    bown = np.array([k if v else 0 for v, k in zip(b, nb)], dtype=np.int64)
+    return indptr, idx, wl, bl, own, bown
+
+
+def _key(W: list, b: list) -> tuple:
+    return tuple(tuple(row) for row in W), tuple(b)
+
+
 def affine(W: list, b: list, X: np.ndarray, tile: int = TILE) -> np.ndarray:
     """W X + b (b per row, broadcast over columns) for int64 X (n_in, P) and sparse integer rows
     W = [[(j, w), ...], ...], row by row, ``tile`` pieces at a time.  Exact (no int64 overflow) when the
@@ -217,18 +247,21 @@ def affine(W: list, b: list, X: np.ndarray, tile: int = TILE) -> np.ndarray:
     >>> affine([[(0, 3), (1, -1)], []], [1, 2], np.array([[1, 2], [5, 7]])).tolist()
     [[-1, 0], [2, 2]]
     """
-    indptr = np.cumsum([0] + [len(row) for row in W]).astype(np.int64)
-    idx = np.array([j for row in W for j, _ in row], dtype=np.int64)
-    w = np.array([v for row in W for _, v in row], dtype=np.int64)
     out = np.empty((len(W), X.shape[1]), dtype=np.int64)
-    _affine_kernel(indptr, idx, w, np.asarray(b, dtype=np.int64), _c(X), out, tile)
+    _affine_kernel(*_sparse(*_key(W, b), False), _c(X), out, tile)
     return out
 
 
 @njit(cache=False, nogil=True)
-def _wide_affine_kernel(indptr, idx, wl, bl, Xn, Xw, out, acc, kt):
+def _wide_affine_kernel(indptr, idx, wl, bl, own, bown, Xn, Xw, out, acc):
     n1, K, P = Xn.shape[0], out.shape[0], out.shape[2]
     M, Kx, tile = wl.shape[1], Xw.shape[0], acc.shape[1]
+    kt = np.empty(out.shape[1], np.int64)   # per row: the limbs that receive terms (its own weights' limbs)
+    for i in range(out.shape[1]):
+        kt[i] = bown[i]
+        for c in range(indptr[i], indptr[i + 1]):
+            if own[c]:
+                kt[i] = max(kt[i], (3 if idx[c] < n1 else max(Kx, 3)) + own[c] - 1)
     for k0 in range(0, P, tile):        # a tile at a time, all rows (the inputs' tile stays in cache),
         m = min(P, k0 + tile) - k0      # the output's limbs lowest first
         for i in range(out.shape[1]):
@@ -300,29 +333,11 @@ def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int, tile: 
     >>> limbs.to_object(X).tolist() == [[5 * 2 ** 70 - 2 ** 62 + 3]]
     True
     """
-    from approx.limbs import int_limbs
-
-    def own(v):             # v on its own fewest limbs (|v| < 2^(24 M - 1): top limb below 2^23), 0-padded
-        return len(int_limbs(v, (abs(v).bit_length() + 1) // B + 1))
-
-    M = max([own(v) for row in W for _, v in row] + [own(v) for v in b] + [1])
-    pad = lambda v: int_limbs(v, own(v)) + [0] * (M - own(v))
-    nnz = sum(len(row) for row in W)
-    indptr = np.cumsum([0] + [len(row) for row in W]).astype(np.int64)
-    idx = np.array([j for row in W for j, _ in row], dtype=np.int64)
-    wl = np.array([pad(v) for row in W for _, v in row], dtype=np.int64).reshape(nnz, M)
-    bl = np.array([pad(v) for v in b], dtype=np.int64).reshape(len(W), M)
-    if max(map(len, W), default=0) * min(M, max(Xw.shape[0], 3)) >= 2 ** 13:
+    indptr, idx, wl, bl, own, bown = _sparse(*_key(W, b), True)
+    if max(map(len, W), default=0) * min(wl.shape[1], max(Xw.shape[0], 3)) >= 2 ** 13:
         raise ValueError("wide_affine: a row with too many weights for the int64 accumulator bound")
-    n1, Kx = Xn.shape[0], max(Xw.shape[0], 3)
-    top = [own(v) if v else 0 for v in b]   # per row: the limbs that receive terms (its own weights' limbs)
-    for i, row in enumerate(W):
-        for j, v in row:
-            if v:
-                top[i] = max(top[i], (3 if j < n1 else Kx) + own(v) - 1)
     out = np.empty((K, len(W), Xn.shape[1]), dtype=np.int64)
-    _wide_affine_kernel(indptr, idx, wl, bl, _c(Xn), _c(Xw), out, np.empty((2, tile), np.int64),
-                        np.array(top, dtype=np.int64))
+    _wide_affine_kernel(indptr, idx, wl, bl, own, bown, _c(Xn), _c(Xw), out, np.empty((2, tile), np.int64))
     return out
 
 
