@@ -461,19 +461,34 @@ def _written(o, j0, L, same, acc, mx):
     return acc, mx
 
 
+@njit(cache=False, nogil=True, inline="always")
+def _tile_max(out, i, j0, L, fm, buf):
+    """max(fm, max |``_float``| of entries (i, j0 .. j0 + L - 1) of the limbs ``out``), from the
+    tile just written (in cache)."""
+    _floats(out, i, j0, L, False, buf)
+    b = buf[:L]
+    for t in range(L):
+        fm = max(fm, abs(b[t]))
+    return fm
+
+
 @njit(cache=False, nogil=True)
-def _expand_kernel(X, reps, split, start, active, out, orr, amax, same, tile, inplace):
+def _expand_kernel(X, reps, split, start, active, out, orr, amax, same, tile, inplace, buf):
     K, n, P = X.shape
-    for a in range(K):
-        for i in range(n):
-            x, o, ac = X[a, i], out[a, i], active[i]
-            acc, mx, k0 = 0, 0, 0
-            for u in range(split.shape[0]):     # runs of unsplit pieces, then a split one
-                k1 = split[u]
-                for s0 in range(k0, k1, tile):  # a run in tiles: written, then read in cache
-                    L = min(k1, s0 + tile) - s0
-                    j0 = start[s0]
-                    xr, ot, ar = x[s0:s0 + L], o[j0:j0 + L], ac[j0:j0 + L]
+    for i in range(n):
+        ac, fm = active[i], 0.0
+        for a in range(K):
+            orr[a, i] = 0
+        k0 = 0
+        for u in range(split.shape[0]):         # runs of unsplit pieces, then a split one
+            k1 = split[u]
+            for s0 in range(k0, k1, tile):      # a run in tiles: written, then read in cache
+                L = min(k1, s0 + tile) - s0
+                j0 = start[s0]
+                ar = ac[j0:j0 + L]
+                for a in range(K):
+                    xr, o = X[a, i, s0:s0 + L], out[a, i]
+                    ot = o[j0:j0 + L]
                     if inplace:             # out is X: store only the zeros (masked)
                         for t in range(L):
                             if not ar[t]:
@@ -481,38 +496,51 @@ def _expand_kernel(X, reps, split, start, active, out, orr, amax, same, tile, in
                     else:
                         for t in range(L):
                             ot[t] = xr[t] if ar[t] else 0
-                    acc, mx = _written(o, j0, L, same, acc, mx)
-                if k1 < P:
-                    v = x[k1]
-                    for j in range(start[k1], start[k1] + reps[k1]):
+                    orr[a, i], mx = _written(o, j0, L, same, orr[a, i], 0)
+                    if K == 1:
+                        fm = max(fm, float(mx))
+                if K > 1:
+                    fm = _tile_max(out, i, j0, L, fm, buf)
+            if k1 < P:
+                j1, r = start[k1], reps[k1]
+                for a in range(K):
+                    v, o, acc = X[a, i, k1], out[a, i], orr[a, i]
+                    for j in range(j1, j1 + r):
                         o[j] = v if ac[j] else 0
                         acc |= o[j]
-                        mx = max(mx, abs(o[j]))
+                        if K == 1:
+                            fm = max(fm, float(abs(o[j])))
                         if j > 0:
                             same[j - 1] &= o[j] == o[j - 1]
-                k0 = k1 + 1
-            orr[a, i] = acc
-            if a == 0:
-                amax[i] = mx
+                    orr[a, i] = acc
+                if K > 1:
+                    fm = _tile_max(out, i, j1, r, fm, buf)
+            k0 = k1 + 1
+        amax[i] = fm
 
 
 @njit(cache=False, nogil=True)
-def _gather_kernel(X, src, active, out, orr, amax, same, tile):
+def _gather_kernel(X, src, active, out, orr, amax, same, tile, buf):
     K, n = X.shape[0], X.shape[1]
     P2 = src.shape[0]
-    for a in range(K):
-        for i in range(n):
-            x, o, ac = X[a, i], out[a, i], active[i]
-            acc, mx = 0, 0
-            for j0 in range(0, P2, tile):   # output tiles: gathered, then read in cache
-                L = min(P2, j0 + tile) - j0
-                ot, ar, sr = o[j0:j0 + L], ac[j0:j0 + L], src[j0:j0 + L]
+    for i in range(n):
+        ac, fm = active[i], 0.0
+        for a in range(K):
+            orr[a, i] = 0
+        for j0 in range(0, P2, tile):           # output tiles: gathered, then read in cache
+            L = min(P2, j0 + tile) - j0
+            ar, sr = ac[j0:j0 + L], src[j0:j0 + L]
+            for a in range(K):
+                x, o = X[a, i], out[a, i]
+                ot = o[j0:j0 + L]
                 for t in range(L):
                     ot[t] = x[sr[t]] if ar[t] else 0
-                acc, mx = _written(o, j0, L, same, acc, mx)
-            orr[a, i] = acc
-            if a == 0:
-                amax[i] = mx
+                orr[a, i], mx = _written(o, j0, L, same, orr[a, i], 0)
+                if K == 1:
+                    fm = max(fm, float(mx))
+            if K > 1:
+                fm = _tile_max(out, i, j0, L, fm, buf)
+        amax[i] = fm
 
 
 GATHER = 64     # pieces per split piece below which ``expand`` gathers rather than copying runs
@@ -543,32 +571,35 @@ def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray, same=None, runs=
     """``np.repeat(X, reps, axis=-1)`` with entries where ``active`` (rows, sum reps) is False set
     to 0, in one pass; X of shape (K, rows, P) (any int64: copies only, exact).  Returns
     (out, orr, amax): per limb plane and row the bitwise or of out's entries (K, rows), and per
-    row max |entry| of plane 0 (for raw int64 rows, K = 1: max |value|, exact); ``same[j] &=``
-    (column j + 1 of out equals column j), when given (length sum(reps) - 1); ``runs``: the
-    pieces' runs (``split_runs(reps)``), when known; ``out``: where to write (X itself, in place, is
-    allowed when every reps is 1: only the zeros are stored); ``tile``: pieces per pass.
-    Where more than one piece in ``GATHER`` splits (or ``gather`` says so), each new piece is
-    gathered from its source (``src``: ``sources(reps)``, when known); else runs of unsplit
-    pieces are copied (the same result).
+    row an upper bound of max |value| (float): for raw int64 rows (K = 1) max |entry| rounded to
+    the nearest float, for canonical limbs the float maximum of the tiles just written
+    (``_float``, within a relative K u (1 + u)^(2K)) times 1 + 2^-40, as ``absmax_rows``;
+    ``same[j] &=`` (column j + 1 of out equals column j), when given (length sum(reps) - 1);
+    ``runs``: the pieces' runs (``split_runs(reps)``), when known; ``out``: where to write (X
+    itself, in place, is allowed when every reps is 1: only the zeros are stored); ``tile``:
+    pieces per pass.  Where more than one piece in ``GATHER`` splits (or ``gather`` says so),
+    each new piece is gathered from its source (``src``: ``sources(reps)``, when known); else
+    runs of unsplit pieces are copied (the same result).
 
     >>> o, orr, amax = expand(np.array([[[5, -7]]]), np.array([2, 1]), np.array([[True, False, True]]))
     >>> o.tolist(), orr.tolist(), amax.tolist()
-    ([[[5, 0, -7]]], [[-3]], [7])
+    ([[[5, 0, -7]]], [[-3]], [7.0])
     """
     reps = np.asarray(reps, dtype=np.int64)
     P2 = int(reps.sum())
     out = np.empty(X.shape[:2] + (P2,), dtype=np.int64) if out is None else out
     same = np.ones(max(P2 - 1, 0), dtype=np.bool_) if same is None else same
-    orr, amax = np.empty(X.shape[:2], np.int64), np.empty(X.shape[1], np.int64)
+    orr, amax = np.empty(X.shape[:2], np.int64), np.empty(X.shape[1])
     X = _c(X)
     runs = runs or split_runs(reps)
     if gather is None:
         gather = gathers(runs)
+    buf = np.empty(max(tile, int(reps.max(initial=1))))
     if out is not X and gather:
-        _gather_kernel(X, sources(reps) if src is None else src, _c(active), out, orr, amax, same, tile)
+        _gather_kernel(X, sources(reps) if src is None else src, _c(active), out, orr, amax, same, tile, buf)
     else:
-        _expand_kernel(X, reps, *runs, _c(active), out, orr, amax, same, tile, out is X and P2 == X.shape[2])
-    return out, orr, amax
+        _expand_kernel(X, reps, *runs, _c(active), out, orr, amax, same, tile, out is X and P2 == X.shape[2], buf)
+    return out, orr, amax if X.shape[0] == 1 else amax * (1 + 2.0 ** -40)
 
 
 @njit(cache=False, nogil=True, inline="always")

@@ -211,12 +211,12 @@ def _absmax(a: np.ndarray, axis=None):
 def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None, pre=None) -> tuple:
     """Divide each neuron's (S, T, D) by their gcd over all pieces (exact; for a power-of-two D
     the gcd is the lowest set bit of D and of the bitwise or of all entries); ``rows``: which
-    neurons to reduce (default all); ``pre``: for int64 rows, their (bitwise or of S and T, max
-    |S|, max |T|) when known (``_apply``).  Returns (S, T, D, (mS, mT)): mS, mT per row upper
+    neurons to reduce (default all); ``pre``: for int64 rows or limbs, the bitwise or of each
+    plane of S and of T and upper bounds of max |S|, max |T| per row, when known (``_apply``).  Returns (S, T, D, (mS, mT)): mS, mT per row upper
     bounds of max |S|, max |T| after the division (float; see ``_absmax``)."""
     pow2 = all(int(d) & (int(d) - 1) == 0 for d in D)
     if _wide(S) and pow2:
-        return _gcd_rows_limbs(S, T, D, rows)
+        return _gcd_rows_limbs(S, T, D, rows, pre)
     if not _wide(S) and not _is_obj((S, T)) and pow2:
         return _gcd_rows_int64(S, T, D, rows, pre)
     if _wide(S):
@@ -252,11 +252,11 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None, pre=None) -
 def _gcd_rows_int64(S, T, D, rows, pre=None) -> tuple:
     """``_gcd_rows`` for int64 rows and power-of-two denominators: the bitwise or and max |entry|
     of every row (``pre``, else one pass: ``kernels.row_stats``), then exact shifts."""
-    if pre is None:
-        oS, mS = kernels.row_stats(S[None], True)
-        oT, mT = kernels.row_stats(T[None], True)
-        pre = (oS[0] | oT[0], mS, mT)
-    orr, mS, mT = pre[0], pre[1].copy(), pre[2].copy()
+    if pre is not None:
+        oS, oT, mS, mT = pre
+    else:
+        (oS, mS), (oT, mT) = kernels.row_stats(S[None], True), kernels.row_stats(T[None], True)
+    orr, mS, mT = oS[0] | oT[0], mS.copy(), mT.copy()
     D = [int(d) for d in D]
     for i in range(S.shape[0]):
         if D[i] == 1 or (rows is not None and not rows[i]):
@@ -271,10 +271,14 @@ def _gcd_rows_int64(S, T, D, rows, pre=None) -> tuple:
     return S, T, D, (mS, mT)
 
 
-def _gcd_rows_limbs(S, T, D, rows) -> tuple:
-    """``_gcd_rows`` for limbs and power-of-two denominators: exact shifts by the common trailing zeros."""
-    oS, mS = kernels.row_stats(S, False)
-    oT, mT = kernels.row_stats(T, False)
+def _gcd_rows_limbs(S, T, D, rows, pre=None) -> tuple:
+    """``_gcd_rows`` for limbs and power-of-two denominators: exact shifts by the common trailing
+    zeros (the planes' bitwise or and the rows' bounds: ``pre``, else ``kernels.row_stats``)."""
+    if pre is not None:
+        oS, oT, mS, mT = pre
+    else:
+        oS, mS = kernels.row_stats(S, False)
+        oT, mT = kernels.row_stats(T, False)
     D, sh = [int(d) for d in D], np.zeros(S.shape[1], dtype=np.int64)
     for i in range(S.shape[1]):
         if D[i] == 1 or (rows is not None and not rows[i]):
@@ -671,9 +675,10 @@ def _relu(blocks, p, q, stats, max_pieces: int = MAX_PIECES):
 def _apply(blocks, offs, m, active, runs):
     """The blocks' rows on the new pieces (piece k repeated m[k] + 1 times), zero where not active
     (``kernels.expand``, in place where no piece splits: the rows are this layer's own arrays).
-    Returns (blocks, row stats, same): per block (bitwise or, max |entry|) of S and of T per row
-    for int64 blocks (None for others); same[k]: pieces k, k + 1 carry the same forms in every
-    row (None when a block is on Python integers)."""
+    Returns (blocks, row stats, same): per int64 or limb block (bitwise or of each plane of S, of
+    T, upper bounds of max |S|, max |T|) per row (``kernels.expand``; None for Python integers);
+    same[k]: pieces k, k + 1 carry the same forms in every row (None when a block is on Python
+    integers)."""
     out, rstats, reps = [], [], m + 1
     P2 = int(m.sum()) + len(m)
     same = np.ones(max(P2 - 1, 0), dtype=bool)
@@ -694,12 +699,8 @@ def _apply(blocks, offs, m, active, runs):
             X3 = X if _wide(X) else X[None]
             res.append(kernels.expand(X3, reps, act, same, runs, None if split else X3, src=src))
         (S2, oS, aS), (T2, oT, aT) = res
-        if _wide(S):
-            out.append((S2, T2))
-            rstats.append(None)
-        else:
-            out.append((S2[0], T2[0]))
-            rstats.append((oS[0] | oT[0], aS.astype(np.float64), aT.astype(np.float64)))
+        out.append((S2, T2) if _wide(S) else (S2[0], T2[0]))
+        rstats.append((oS, oT, aS, aT))
     return out, rstats, same
 
 

@@ -118,8 +118,16 @@ def test_active_and_expand_follow_the_definition(case, K, data):
     out, orr, amax = kernels.expand(X, m + 1, act, same, tile=tile, gather=gather)
     assert (out == want).all()
     assert orr.tolist() == [[int(np.bitwise_or.reduce(want[a, i])) for i in range(n)] for a in range(K)]
-    if K == 1:                              # (max |entry| is a bound of raw rows only)
-        assert amax.tolist() == [max(abs(int(v)) for v in want[0, i]) for i in range(n)]
+    if K == 1:                              # raw rows: max |entry|, rounded to float
+        assert amax.tolist() == [float(max(abs(int(v)) for v in want[0, i])) for i in range(n)]
+    else:                                   # canonical limbs: a bound of max |value|, within 2^-30
+        Xc = limbs.carry(X >> 24)           # (planes below 2^39: the carries stay inside int64)
+        Xc[-1] >>= 20                       # top limb below 2^20, as ``limbs.limbs_for`` sizes them
+        _, _, bound = kernels.expand(Xc, m + 1, act, tile=tile, gather=gather)
+        values = limbs.to_object(np.repeat(Xc, m + 1, axis=-1) * act)
+        for i in range(n):
+            top = max(abs(int(v)) for v in values[i])
+            assert top <= bound[i] <= top * (1 + 2.0 ** -30)
     assert same.tolist() == [bool(start[j]) and (want[:, :, j + 1] == want[:, :, j]).all()
                              for j in range(want.shape[-1] - 1)]
     if not m.any():                         # in place, where no piece splits
