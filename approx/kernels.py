@@ -342,16 +342,25 @@ def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int, tile: 
 
 
 @njit(cache=False, nogil=True)
+def _crossings_count(sg):
+    n, P = sg.shape[0], sg.shape[1] - 1
+    t = 0
+    for i in range(n):              # branch-free: vectorised
+        a, b = sg[i, :P], sg[i, 1:]
+        for k in range(P):
+            t += np.int64(a[k] * b[k] < 0)
+    return t
+
+
+@njit(cache=False, nogil=True)
 def _crossings_kernel(sg, ci, ck):
     n, P = sg.shape[0], sg.shape[1] - 1
     t = 0
     for i in range(n):
         for k in range(P):
             if sg[i, k] * sg[i, k + 1] < 0:
-                if t < len(ci):
-                    ci[t], ck[t] = i, k
+                ci[t], ck[t] = i, k
                 t += 1
-    return t
 
 
 def crossings(sg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -361,11 +370,11 @@ def crossings(sg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> [v.tolist() for v in crossings(np.array([[1, -1, -1], [0, 1, -1]], dtype=np.int8))]
     [[0, 1], [0, 1]]
     """
-    empty = np.empty(0, np.int64)
     sg = _c(sg)
-    n = _crossings_kernel(sg, empty, empty)
+    n = _crossings_count(sg)
     ci, ck = np.empty(n, np.int64), np.empty(n, np.int64)
-    _crossings_kernel(sg, ci, ck)
+    if n:
+        _crossings_kernel(sg, ci, ck)
     return ci, ck
 
 
