@@ -8,7 +8,8 @@ in one run.  Both bounds must hold both attained errors.  Then rows for the new 
 the sizes the old one cannot reach (Lemma 2 levels: quick certifies down to 2^-28, full to 2^-40).
 
 Times are CPU seconds of this process (``time.process_time``, threads pinned to one), the median
-of ``repeat`` runs; ``pieces_per_s_new >= goal_pieces_per_s`` (3e5, issue 10) says whether a row
+of ``repeat`` runs, after the kernels are compiled (``theorems.lemma2.warm_kernels``: numba's
+first-use compile, seconds once per process, is in no row); ``pieces_per_s_new >= goal_pieces_per_s`` (3e5, issue 10) says whether a row
 meets the rate goal.
 
 >>> rows = run(quick=True, bits=(8,), r_values=(3,), big=())
@@ -25,7 +26,7 @@ from approx import act
 from approx.certify import single_thread, sup_error_1d
 from approx.certify_pw import sup_error_pieces
 from approx.relu_approx import polyrelu_activation
-from theorems.lemma2 import coefficients
+from theorems.lemma2 import coefficients, warm_kernels
 
 GOAL = 3e5          # pieces per second, one core (issue 10 item 4)
 
@@ -56,6 +57,7 @@ def run(quick: bool = True, bits=None, r_values=(2, 3, 4), big=None) -> list[dic
     big = big if big is not None else ((28,) if quick else (28, 32, 36, 40))
     rows = []
     with single_thread():
+        warm_kernels()
         for r in r_values:
             a = coefficients(r)
             for k in bits:
