@@ -212,8 +212,9 @@ def _gcd_rows(S: np.ndarray, T: np.ndarray, D: list[int], rows=None, pre=None) -
     """Divide each neuron's (S, T, D) by their gcd over all pieces (exact; for a power-of-two D
     the gcd is the lowest set bit of D and of the bitwise or of all entries); ``rows``: which
     neurons to reduce (default all); ``pre``: for int64 rows or limbs, the bitwise or of each
-    plane of S and of T and upper bounds of max |S|, max |T| per row, when known (``_apply``).  Returns (S, T, D, (mS, mT)): mS, mT per row upper
-    bounds of max |S|, max |T| after the division (float; see ``_absmax``)."""
+    plane of S and of T and upper bounds of max |S|, max |T| per row, when known (``_apply``).
+    Returns (S, T, D, (mS, mT)): mS, mT per row upper bounds of max |S|, max |T| after the
+    division (float; see ``_absmax``)."""
     pow2 = all(int(d) & (int(d) - 1) == 0 for d in D)
     if _wide(S) and pow2:
         return _gcd_rows_limbs(S, T, D, rows, pre)
