@@ -803,6 +803,15 @@ def _start(net, interval) -> _State:
     return _State(0, [(np.ones((1, 1), np.int64), np.zeros((1, 1), np.int64))], [0], [1], p, q, (0, 0, 0))
 
 
+def _stopped(pieces: int, limit: int, state: _State) -> TooManyPieces:
+    """A ``TooManyPieces`` carrying ``state``, made here and not in a local of ``_run``: a frame
+    holding the exception its traceback holds is a cycle, and every such frame's arrays would
+    wait for the cyclic collector (memory grew by the gigabyte before)."""
+    exc = TooManyPieces(pieces, limit)
+    exc.state = state
+    return exc
+
+
 def _entries(blocks) -> int:
     """Integers held per array (S or T) by row blocks: rows x limbs x pieces (int64 rows: one limb)."""
     return sum(S.size for S, _ in blocks)
@@ -833,9 +842,7 @@ def _run(net, st: _State, merge: bool, max_pieces: int, ints: dict | None = None
         stats["wide"] += any(_wide(S) for S, _ in blocks)
         n = _entries(blocks)
         if max_entries and n > max_entries and p.shape[-1] > 2:
-            exc = TooManyPieces(-(-max_pieces * n // (2 * max_entries)), max_pieces)
-            exc.state = before
-            raise exc
+            raise _stopped(-(-max_pieces * n // (2 * max_entries)), max_pieces, before)
         rstats = same = None
         if kind == "relu":
             try:
