@@ -712,14 +712,10 @@ def shift_rows(X: np.ndarray, sh: np.ndarray) -> np.ndarray:
 
 @njit(cache=False, nogil=True, inline="always")
 def _limb_absmax(X, i, buf):
-    """max |``_float``| over row i of the canonical limbs X, a tile at a time (``_floats``)."""
+    """max |``_float``| over row i of the canonical limbs X, a tile at a time (``_tile_max``)."""
     P, tile, mx = X.shape[2], buf.shape[0], 0.0
     for k0 in range(0, P, tile):
-        m = min(P, k0 + tile) - k0
-        _floats(X, i, k0, m, False, buf)
-        b = buf[:m]
-        for t in range(m):
-            mx = max(mx, abs(b[t]))
+        mx = _tile_max(X, i, k0, min(P, k0 + tile) - k0, mx, buf)
     return mx
 
 
