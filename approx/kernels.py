@@ -109,24 +109,24 @@ def _sign_exact(a, na, b, c, nc, d, acc):
 
 
 def _make_signs_kernel(s_raw: bool, p_raw: bool):
-    """The signs kernel with the representations fixed at compile time; the float filter runs a
-    tile of pieces at a time over contiguous slices (so it vectorises), the exact pass only over
-    the entries it left unsure."""
+    """The signs kernels with the representations fixed at compile time: the float filter, a
+    tile of pieces at a time over contiguous slices (so it vectorises; it returns how many
+    entries it left unsure), and the exact pass over those entries only."""
 
     @njit(cache=False, nogil=True)
-    def kernel(S, T, p, q, out, tile):
+    def kernel(S, T, p, q, out, tile, cnt):
         n, P = S.shape[1], S.shape[2]
         KS = 3 if s_raw else S.shape[0]
         KP = 3 if p_raw else p.shape[0]
         # float filter (see ``signs``): |V - exact| <= (2 K + 3) u E (1 + 4 K u), K = max limbs
         gam = 16.0 * (max(KS, KP) + 1) * U
         pf, qf = np.empty(P + 1), np.empty(P + 1)
-        for k in range(P + 1):      # the points' floats, once for all rows
-            pf[k], qf[k] = _float(p, 0, k, p_raw), _float(q, 0, k, p_raw)
+        _floats(p, 0, 0, P + 1, p_raw, pf)     # the points' floats, once for all rows
+        _floats(q, 0, 0, P + 1, p_raw, qf)
         fs, ft = np.empty(tile), np.empty(tile)
-        unsure = 0
-        for i in range(n):          # branch-free; 2 or 3 mark "unsure" (e = inf: overflow, nan)
-            o = out[i]
+        total = 0
+        for i in range(n):          # branch-free; 2 marks "unsure" (so does 3: e = inf, overflow, nan)
+            o, unsure = out[i], 0
             for k0 in range(0, P + 1, tile):
                 m = min(P + 1, k0 + tile) - k0
                 mp = min(P, k0 + tile) - k0          # columns with their own piece (k < P)
@@ -143,8 +143,17 @@ def _make_signs_kernel(s_raw: bool, p_raw: bool):
                     c = (abs(v) <= e) | (abs(v) == np.inf) | (e == np.inf)
                     ot[t] = (v > e) - (v < -e) + 2 * c
                     unsure += c
-        if unsure == 0:
-            return 0
+            cnt[i] = unsure
+            total += unsure
+        return total
+
+    @njit(cache=False, nogil=True)
+    def exact_pass(S, T, p, q, out, cnt):
+        # called from Python, not from the filter: compiled into it, it slowed the filter 2.5x;
+        # it visits the rows with unsure entries (cnt), each up to its last one
+        n, P = S.shape[1], S.shape[2]
+        KS = 3 if s_raw else S.shape[0]
+        KP = 3 if p_raw else p.shape[0]
         a = np.empty(KS, np.int64)
         b = np.empty(KS, np.int64)
         c = np.empty(KP, np.int64)
@@ -152,19 +161,23 @@ def _make_signs_kernel(s_raw: bool, p_raw: bool):
         acc = np.empty(KS + KP, np.int64)
         exact = 0
         for i in range(n):
+            o, left = out[i], cnt[i]
             for k in range(P + 1):
-                if out[i, k] == 0 or out[i, k] == 1 or out[i, k] == -1:
+                if left == 0:
+                    break
+                if o[k] < 2:
                     continue
+                left -= 1
                 kk = min(k, P - 1)
                 na = _load(S, i, kk, s_raw, a)
                 _load(T, i, kk, s_raw, b)
                 nc = _load(p, 0, k, p_raw, c)
                 _load(q, 0, k, p_raw, d)
-                out[i, k] = _sign_exact(a, na, b, c, nc, d, acc)
+                o[k] = _sign_exact(a, na, b, c, nc, d, acc)
                 exact += 1
         return exact
 
-    return kernel
+    return kernel, exact_pass
 
 
 _SIGNS = {(s, p): _make_signs_kernel(s, p) for s in (False, True) for p in (False, True)}
@@ -192,9 +205,25 @@ def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarra
     """
     out = np.empty((S.shape[1], S.shape[2] + 1), dtype=np.int8)
     if S.shape[1] and S.shape[2]:
-        _SIGNS[bool(s_raw), bool(p_raw)](*(_c(x) for x in (S, T, p, q)), out, tile or TILE)
+        filt, exact = _SIGNS[bool(s_raw), bool(p_raw)]
+        args, cnt = [_c(x) for x in (S, T, p, q)], np.empty(S.shape[1], np.int64)
+        if filt(*args, out, tile or TILE, cnt):
+            exact(*args, out, cnt)
     return out
 
+
+
+def warm_signs() -> None:
+    """Compile both signs kernels for every representation (raw int64 or limbs, rows and points)
+    on a zero, so that none compiles inside a timed run (the exact pass runs only where the
+    filter is unsure, and a run may meet that case first after minutes).
+
+    >>> warm_signs()
+    """
+    for s_raw, p_raw in _SIGNS:
+        S = np.zeros((1 if s_raw else 3, 1, 1), np.int64)
+        p = np.zeros((1 if p_raw else 3, 1, 2), np.int64)
+        signs(S, S, s_raw, p, p, p_raw)
 
 @njit(cache=False, nogil=True)
 def _affine_kernel(indptr, idx, w, b, X, out, tile):

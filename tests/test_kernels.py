@@ -60,11 +60,14 @@ def test_signs_are_exact(case):
     s_raw, Ks, S, T, p_raw, Kp, p, q = case
     n = len(S)
     p, q = p[:n + 1] + [0] * (n + 1 - len(p)), q[:n + 1] + [0] * (n + 1 - len(q))
-    want = [_sgn(S[min(k, n - 1)] * p[k] + T[min(k, n - 1)] * q[k]) for k in range(n + 1)]
+    rows = [(S, T), (S[::-1], T[::-1])]     # a second row: each row's exact pass is its own
+    want = [[_sgn(a[min(k, n - 1)] * p[k] + b[min(k, n - 1)] * q[k]) for k in range(n + 1)] for a, b in rows]
+    Sk = np.concatenate([_as_kernel_input(a, s_raw, Ks) for a, _ in rows], axis=1)
+    Tk = np.concatenate([_as_kernel_input(b, s_raw, Ks) for _, b in rows], axis=1)
     for tile in (0, 1, 2, 5):               # the default tile, and tiles whose ends fall inside the row
-        got = kernels.signs(_as_kernel_input(S, s_raw, Ks), _as_kernel_input(T, s_raw, Ks), s_raw,
-                            _as_kernel_input(p, p_raw, Kp), _as_kernel_input(q, p_raw, Kp), p_raw, tile)
-        assert got.tolist() == [want]
+        got = kernels.signs(Sk, Tk, s_raw, _as_kernel_input(p, p_raw, Kp), _as_kernel_input(q, p_raw, Kp),
+                            p_raw, tile)
+        assert got.tolist() == want
 
 
 @st.composite

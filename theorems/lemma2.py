@@ -31,7 +31,7 @@ from fractions import Fraction
 import numpy as np
 from scipy import optimize, stats
 
-from approx import act, rates
+from approx import act, kernels, rates
 from approx.certify import single_thread
 from approx.certify_pw import PwCertificate, sup_error_pieces
 from approx.relu_approx import polyrelu_activation, polyrelu_activation_error
@@ -245,6 +245,7 @@ WARM_INTERVAL = (Fraction(700, 1024), Fraction(700, 1024) + Fraction(1, 2 ** 16)
 def warm_kernels() -> None:
     """Compile the certifier's kernels before rows are timed (see WARM_INTERVAL)."""
     a = coefficients(4)
+    kernels.warm_signs()
     sup_error_pieces(polyrelu_activation(a, Fraction(1, 2 ** 40)), act.polyrelu(a), WARM_INTERVAL)
 
 
