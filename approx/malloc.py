@@ -1,11 +1,15 @@
-"""glibc malloc tuning for CPU training with large stacked temporaries.
+"""glibc malloc tuning for CPU work with large temporaries (training, the exact certifier).
 
 glibc serves blocks above 32 MB with mmap and unmaps them on free, so a
 stacked temporary of hundreds of MB is re-faulted page by page at every
-training step. ``tune()`` turns mmap off for malloc (M_MMAP_MAX = 0) and
-raises the heap trim threshold, process-wide, once; ``tuned(device)`` does
-so before CPU training unless the environment says ``POLYCOM_TUNE_MALLOC=0``
-(read once, when this module is imported: ``ENABLED``).
+training step; and it returns the top of its heap to the system, so the
+certifier's arrays of a few MB (``approx.pieces``, thousands a second) were
+re-faulted too (r = 4 at 2^-40: 2.7M page faults, 6 s of system time).
+``tune()`` turns mmap off for malloc (M_MMAP_MAX = 0) and raises the heap
+trim threshold, process-wide, once; ``tuned(device)`` does so before CPU
+training, and ``approx.pieces.iter_cover`` before it runs, unless the
+environment says ``POLYCOM_TUNE_MALLOC=0`` (read once, when this module is
+imported: ``ENABLED``).
 
 >>> isinstance(tune(), bool) and tune() == tune()
 True

@@ -47,7 +47,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from approx import kernels, limbs
+from approx import kernels, limbs, malloc
 from approx.act import to_fraction
 
 LIMIT = 2 ** 62          # int64 entries stay below this in magnitude
@@ -897,6 +897,8 @@ def iter_cover(net, interval, chunk: int | None = None):
     if chunk is None:           # about 2^19 (neuron, piece) entries per array: mostly in cache
         chunk = max(64, (1 << 19) // max(L.shape[0] for L in net.layers))
     entries = max(1, ENTRIES * chunk * max(L.shape[0] for L in net.layers) >> 19)
+    if malloc.ENABLED:          # freed arrays stay in the process (else each is page-faulted again)
+        malloc.tune()
     todo, ints = [_start(net, interval)], {}
     while todo:                 # depth first, parts pushed last first: in order
         st = todo.pop()
