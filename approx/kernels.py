@@ -126,8 +126,9 @@ def _make_signs_kernel(s_raw: bool, p_raw: bool):
         fs, ft = np.empty(tile), np.empty(tile)
         total = 0
         for i in range(n):          # branch-free; 2 marks "unsure" (so does 3: e = inf, overflow, nan)
-            o, unsure = out[i], 0
+            o = out[i]
             for k0 in range(0, P + 1, tile):
+                unsure = 0
                 m = min(P + 1, k0 + tile) - k0
                 mp = min(P, k0 + tile) - k0          # columns with their own piece (k < P)
                 _floats(S, i, k0, mp, s_raw, fs)
@@ -143,14 +144,14 @@ def _make_signs_kernel(s_raw: bool, p_raw: bool):
                     c = (abs(v) <= e) | (abs(v) == np.inf) | (e == np.inf)
                     ot[t] = (v > e) - (v < -e) + 2 * c
                     unsure += c
-            cnt[i] = unsure
-            total += unsure
+                cnt[i, k0 // tile] = unsure
+                total += unsure
         return total
 
     @njit(cache=False, nogil=True)
-    def exact_pass(S, T, p, q, out, cnt):
+    def exact_pass(S, T, p, q, out, cnt, tile):
         # called from Python, not from the filter: compiled into it, it slowed the filter 2.5x;
-        # it visits the rows with unsure entries (cnt), each up to its last one
+        # it visits the tiles with unsure entries (cnt: per row and tile), each up to its last one
         n, P = S.shape[1], S.shape[2]
         KS = 3 if s_raw else S.shape[0]
         KP = 3 if p_raw else p.shape[0]
@@ -161,20 +162,20 @@ def _make_signs_kernel(s_raw: bool, p_raw: bool):
         acc = np.empty(KS + KP, np.int64)
         exact = 0
         for i in range(n):
-            o, left = out[i], cnt[i]
-            for k in range(P + 1):
-                if left == 0:
-                    break
-                if o[k] < 2:
-                    continue
-                left -= 1
-                kk = min(k, P - 1)
-                na = _load(S, i, kk, s_raw, a)
-                _load(T, i, kk, s_raw, b)
-                nc = _load(p, 0, k, p_raw, c)
-                _load(q, 0, k, p_raw, d)
-                o[k] = _sign_exact(a, na, b, c, nc, d, acc)
-                exact += 1
+            o = out[i]
+            for u in range(cnt.shape[1]):
+                left, k = cnt[i, u], u * tile
+                while left:
+                    if o[k] >= 2:
+                        left -= 1
+                        kk = min(k, P - 1)
+                        na = _load(S, i, kk, s_raw, a)
+                        _load(T, i, kk, s_raw, b)
+                        nc = _load(p, 0, k, p_raw, c)
+                        _load(q, 0, k, p_raw, d)
+                        o[k] = _sign_exact(a, na, b, c, nc, d, acc)
+                        exact += 1
+                    k += 1
         return exact
 
     return kernel, exact_pass
@@ -206,9 +207,10 @@ def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarra
     out = np.empty((S.shape[1], S.shape[2] + 1), dtype=np.int8)
     if S.shape[1] and S.shape[2]:
         filt, exact = _SIGNS[bool(s_raw), bool(p_raw)]
-        args, cnt = [_c(x) for x in (S, T, p, q)], np.empty(S.shape[1], np.int64)
-        if filt(*args, out, tile or TILE, cnt):
-            exact(*args, out, cnt)
+        tile = tile or TILE
+        args, cnt = [_c(x) for x in (S, T, p, q)], np.empty((S.shape[1], S.shape[2] // tile + 1), np.int64)
+        if filt(*args, out, tile, cnt):
+            exact(*args, out, cnt, tile)
     return out
 
 

@@ -55,7 +55,7 @@ FLIM = float(2 ** 61)    # float bounds (computed with rounding) are compared ag
 U = 2.0 ** -53
 MAX_PIECES = 50_000_000
 REDUCE = float(2 ** 40)   # rows whose integers may exceed this are divided by their gcd
-ENTRIES = 3 << 18         # integers per array at the default chunk (2^19 as int64): limb rows take fewer pieces
+ENTRIES = 1 << 18         # integers per array at the default chunk (2^19 as int64): limb rows take fewer pieces
 
 
 class TooManyPieces(ValueError):
@@ -285,7 +285,7 @@ def _gcd_rows_limbs(S, T, D, rows, pre=None) -> tuple:
         if D[i] == 1 or (rows is not None and not rows[i]):
             continue
         cap = D[i].bit_length() - 1
-        sh[i] = min(limbs.low_bits_of_ors(oS[:, i], cap), limbs.low_bits_of_ors(oT[:, i], cap))
+        sh[i] = limbs.low_bits_of_ors(oS[:, i] | oT[:, i], cap)    # the lowest set bit of S's and T's
         D[i] >>= int(sh[i])
     if sh.any():             # (S, T are this layer's own arrays: changed in place)
         kernels.shift_rows(S, sh)
