@@ -27,6 +27,7 @@ from approx.limbs import B, MASK
 U = 2.0 ** -53
 TWO_B = float(1 << B)
 TILE = 512      # pieces per pass: a row's tile of partial sums or floats stays in the L1 cache
+PLANE = np.int32   # rows' limb planes as made by ``wide_affine``: canonical limbs fit (below 2^24), half int64's bytes
 
 
 def _c(X: np.ndarray) -> np.ndarray:
@@ -215,17 +216,23 @@ def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarra
 
 
 
-def warm_signs() -> None:
-    """Compile both signs kernels for every representation (raw int64 or limbs, rows and points)
-    on a zero, so that none compiles inside a timed run (the exact pass runs only where the
-    filter is unsure, and a run may meet that case first after minutes).
+def warm() -> None:
+    """Compile the kernels a run may meet late for every representation (raw int64 or limbs, rows
+    and points; rows' limbs on int64 or ``PLANE`` planes) on zeros, so that none compiles inside
+    a timed run (the signs' exact pass runs only where the filter is unsure, ``same_next`` and
+    ``row_stats`` only on some paths: a run may meet them first after minutes).
 
-    >>> warm_signs()
+    >>> warm()
     """
     for s_raw, p_raw in _SIGNS:
-        S = np.zeros((1 if s_raw else 3, 1, 1), np.int64)
         p = np.zeros((1 if p_raw else 3, 1, 2), np.int64)
-        signs(S, S, s_raw, p, p, p_raw)
+        for dtype in ((np.int64,) if s_raw else (np.int64, PLANE)):
+            S = np.zeros((1 if s_raw else 3, 1, 1), dtype)
+            signs(S, S, s_raw, p, p, p_raw)
+    for X, raw in ((np.zeros((1, 1, 2), np.int64), True), (np.zeros((3, 1, 2), np.int64), False),
+                   (np.zeros((3, 1, 2), PLANE), False)):
+        same_next(X, np.ones(1, np.bool_))
+        row_stats(X, raw)
 
 @njit(cache=False, nogil=True)
 def _affine_kernel(indptr, idx, w, b, X, out, tile):
@@ -367,7 +374,7 @@ def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int, tile: 
     indptr, idx, wl, bl, own, bown = _sparse(*_key(W, b), True)
     if max(map(len, W), default=0) * min(wl.shape[1], max(Xw.shape[0], 3)) >= 2 ** 13:
         raise ValueError("wide_affine: a row with too many weights for the int64 accumulator bound")
-    out = np.empty((K, len(W), Xn.shape[1]), dtype=np.int64)
+    out = np.empty((K, len(W), Xn.shape[1]), dtype=PLANE)
     _wide_affine_kernel(indptr, idx, wl, bl, own, bown, _c(Xn), _c(Xw), out, np.empty((2, tile), np.int64))
     return out
 
@@ -627,7 +634,7 @@ def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray, same=None, runs=
     """
     reps = np.asarray(reps, dtype=np.int64)
     P2 = int(reps.sum())
-    out = np.empty(X.shape[:2] + (P2,), dtype=np.int64) if out is None else out
+    out = np.empty(X.shape[:2] + (P2,), dtype=X.dtype) if out is None else out
     same = np.ones(max(P2 - 1, 0), dtype=np.bool_) if same is None else same
     orr, amax = np.empty(X.shape[:2], np.int64), np.empty(X.shape[1])
     X = _c(X)

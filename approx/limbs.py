@@ -92,7 +92,7 @@ def to_float_rounded(X: np.ndarray) -> np.ndarray | None:
     >>> to_float_rounded(X).tolist() == [float(2 ** 60 + 1), float(-(2 ** 54) - 3), float(2 ** 62 - 1)]
     True
     """
-    K = X.shape[0]
+    K, X = X.shape[0], X.astype(np.int64, copy=False)      # (int32 planes: the shifts below need int64)
     if K == 1:                       # one int64: numpy's conversion rounds to nearest even
         return X[0].astype(np.float64)
     if K > 4 or (X.size and np.abs(X[-1]).max() >= 2 ** 28):
@@ -119,7 +119,7 @@ def to_int64(X: np.ndarray) -> np.ndarray:
 
 def to_object(X: np.ndarray) -> np.ndarray:
     """Python integers (object array) of canonical limbs."""
-    K = X.shape[0]
+    K, X = X.shape[0], X.astype(np.int64, copy=False)      # (int32 planes: the shifts below need int64)
     pairs = [X[k] + (X[k + 1] << B) if k + 1 < K else X[k] for k in range(0, K, 2)]   # 48-bit digits
     out = pairs[-1].astype(object)
     for c in pairs[-2::-1]:

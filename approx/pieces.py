@@ -18,9 +18,10 @@ roots, whether two neighbouring pieces carry the same form) is exact:
 
 * integers are int64 numpy arrays while a bound computed beforehand shows
   that no entry can exceed 2^62; a row whose bound is larger runs on base-2^24
-  limbs (``approx.limbs``: exact int64 limb arithmetic), in a second block of
-  rows, and goes back to int64 as soon as it fits again, so the other rows of
-  the layer stay int64; breakpoints beyond int64 are limbs too; Python integers
+  limbs (``approx.limbs``: exact int64 limb arithmetic; the planes of these
+  rows are stored as int32, half the bytes, since every limb is below 2^24), in
+  a second block of rows, and the block goes back to int64 once all its rows
+  fit again, so the other rows of the layer stay int64; breakpoints beyond int64 are limbs too; Python integers
   in object arrays remain only for what limbs do not cover (non-dyadic
   denominators of limb rows, bounds beyond float64's range); per-neuron
   denominators are reduced by the gcd over all pieces after every layer (a
@@ -55,7 +56,7 @@ FLIM = float(2 ** 61)    # float bounds (computed with rounding) are compared ag
 U = 2.0 ** -53
 MAX_PIECES = 50_000_000
 REDUCE = float(2 ** 40)   # rows whose integers may exceed this are divided by their gcd
-ENTRIES = 1 << 18         # integers per array at the default chunk (2^19 as int64): limb rows take fewer pieces
+ENTRIES = 1 << 19         # integers per array at the default chunk (2^19 as int64): limb rows take fewer pieces
 
 
 class TooManyPieces(ValueError):
@@ -316,8 +317,11 @@ def _gcd_blocks(blocks, order, D, big, rstats=None):
 
 
 def _narrow_blocks(blocks, order, bounds=None):
-    """Rows of limbs whose values fit int64 again move to the int64 block; object blocks shrink.
-    ``bounds``: per neuron upper bounds of max |S|, max |T| (``_gcd_blocks``), else measured."""
+    """Rows of limbs move back to the int64 block once every one of them fits int64 (moving some
+    copied the rest, and a row that fits after its shift is often wide again after the next
+    affine map: r = 4 at 2^-40 42 against 44 s, r = 6 at 2^-32 8.9 against 9.9 s); object
+    blocks shrink.  ``bounds``: per neuron upper bounds of max |S|, max |T| (``_gcd_blocks``),
+    else measured."""
     blocks = [(_shrink(S), _shrink(T)) if not _wide(S) else (S, T) for S, T in blocks]
     if not _wide(blocks[-1][0]):
         return blocks, order
@@ -327,15 +331,12 @@ def _narrow_blocks(blocks, order, bounds=None):
         fit = [max(bounds[o]) < 2.0 ** 60 for o in order[n1:]]          # as limbs.fits_int64
     else:
         fit = (np.maximum(kernels.absmax_rows(Sw), kernels.absmax_rows(Tw)) < 2.0 ** 60).tolist()
-    if not any(fit) or (len(blocks) > 1 and _is_obj(blocks[0])):
+    if not all(fit) or (len(blocks) > 1 and _is_obj(blocks[0])):
         return blocks, order
-    idx = [i for i, f in enumerate(fit) if f]
-    rest = [i for i, f in enumerate(fit) if not f]
-    Sn, Tn = limbs.to_int64(Sw[:, idx]), limbs.to_int64(Tw[:, idx])
+    Sn, Tn = limbs.to_int64(Sw), limbs.to_int64(Tw)
     if len(blocks) > 1:
         Sn, Tn = np.concatenate([blocks[0][0], Sn]), np.concatenate([blocks[0][1], Tn])
-    out = [(_shrink(Sn), _shrink(Tn))] + ([(Sw[:, rest], Tw[:, rest])] if rest else [])
-    return out, order[:n1] + [order[n1 + i] for i in idx] + [order[n1 + i] for i in rest]
+    return [(_shrink(Sn), _shrink(Tn))], order
 
 
 def _in_order(blocks, order):
@@ -343,7 +344,7 @@ def _in_order(blocks, order):
     limbs holds every row, else Python integers."""
     if len(blocks) == 1 and _wide(blocks[0][0]):
         inv = np.argsort(np.asarray(order))
-        return blocks[0][0][:, inv], blocks[0][1][:, inv]
+        return blocks[0][0][:, inv].astype(np.int64), blocks[0][1][:, inv].astype(np.int64)
     if len(blocks) > 1 or _wide(blocks[0][0]):
         blocks = _as_object(blocks, order)
     S, T = blocks[0]
@@ -590,7 +591,7 @@ def _block_entries(S, T, ci, ck):
     """(S, T) entries at rows ci, pieces ck of one block: int64 when they fit, else limbs (K, n)."""
     if not _wide(S):
         return S[ci, ck], T[ci, ck]
-    Sc, Tc = S[:, ci, ck], T[:, ci, ck]
+    Sc, Tc = S[:, ci, ck].astype(np.int64), T[:, ci, ck].astype(np.int64)    # roots: int64 limbs, as points
     if limbs.fits_int64(Sc) and limbs.fits_int64(Tc):
         return limbs.to_int64(Sc), limbs.to_int64(Tc)
     return Sc, Tc

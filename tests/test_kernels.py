@@ -64,10 +64,12 @@ def test_signs_are_exact(case):
     want = [[_sgn(a[min(k, n - 1)] * p[k] + b[min(k, n - 1)] * q[k]) for k in range(n + 1)] for a, b in rows]
     Sk = np.concatenate([_as_kernel_input(a, s_raw, Ks) for a, _ in rows], axis=1)
     Tk = np.concatenate([_as_kernel_input(b, s_raw, Ks) for _, b in rows], axis=1)
+    planes = [Sk, Tk] if s_raw else [Sk.astype(np.int32), Tk.astype(np.int32)]   # limb rows: int32 planes too
     for tile in (0, 1, 2, 5):               # the default tile, and tiles whose ends fall inside the row
-        got = kernels.signs(Sk, Tk, s_raw, _as_kernel_input(p, p_raw, Kp), _as_kernel_input(q, p_raw, Kp),
-                            p_raw, tile)
-        assert got.tolist() == want
+        for Sx, Tx in ((Sk, Tk), planes):
+            got = kernels.signs(Sx, Tx, s_raw, _as_kernel_input(p, p_raw, Kp), _as_kernel_input(q, p_raw, Kp),
+                                p_raw, tile)
+            assert got.tolist() == want
 
 
 @st.composite
@@ -127,7 +129,10 @@ def test_active_and_expand_follow_the_definition(case, K, data):
         Xc = limbs.carry(X >> 24)           # (planes below 2^39: the carries stay inside int64)
         Xc[-1] >>= 20                       # top limb below 2^20, as ``limbs.limbs_for`` sizes them
         _, _, bound = kernels.expand(Xc, m + 1, act, tile=tile, gather=gather)
+        o32, orr32, bound32 = kernels.expand(Xc.astype(np.int32), m + 1, act, tile=tile, gather=gather)
         values = limbs.to_object(np.repeat(Xc, m + 1, axis=-1) * act)
+        assert o32.dtype == np.int32 and limbs.to_object(o32).tolist() == values.tolist()    # int32 planes
+        assert bound32.tolist() == bound.tolist() and (orr32 == kernels.expand(Xc, m + 1, act)[1]).all()
         for i in range(n):
             top = max(abs(int(v)) for v in values[i])
             assert top <= bound[i] <= top * (1 + 2.0 ** -30)
@@ -172,9 +177,10 @@ def test_wide_affine_is_exact(case):
     Xn_a = np.array(Xn, dtype=np.int64).reshape(len(Xn), P)
     Xw_a = (np.array([[limbs.int_limbs(v, Kx) for v in r] for r in Xw], dtype=np.int64).reshape(len(Xw), P, Kx)
             .transpose(2, 0, 1).copy())
-    out = kernels.wide_affine(W, b, Xn_a, Xw_a, K, tile=tile)
-    assert limbs.to_object(out).tolist() == want
-    assert (limbs.carry(out.copy()) == out).all()           # canonical
+    for Xw_x in (Xw_a, Xw_a.astype(np.int32)):              # limb inputs on int64 or int32 planes
+        out = kernels.wide_affine(W, b, Xn_a, Xw_x, K, tile=tile)
+        assert out.dtype == kernels.PLANE and limbs.to_object(out).tolist() == want
+        assert (limbs.carry(out.copy()) == out).all()       # canonical
 
 
 @settings(max_examples=100, deadline=None)

@@ -32,6 +32,8 @@ def test_limbs_are_exact(K, rows, ws, bias, pq, shift, tile):
     assert limbs.low_zero_bits(Xs, 10 ** 4) >= shift
     shifted = kernels.shift_rows(Xs.copy(), np.full(len(rows), shift))      # in place, K + 7 limbs
     assert limbs.to_object(shifted).tolist() == vals
+    shifted = kernels.shift_rows(Xs.astype(np.int32), np.full(len(rows), shift))    # int32 planes, as rows keep them
+    assert shifted.dtype == np.int32 and limbs.to_object(shifted).tolist() == vals
 
 
 @settings(max_examples=200, deadline=None)
@@ -52,3 +54,6 @@ def test_to_float_rounded_is_floats_rounding(K, data):
         np.array([limbs.int_limbs(v, K) for v in vals], dtype=np.int64).T.copy()
     f = limbs.to_float_rounded(X)
     assert f is not None and f.tolist() == [float(v) for v in vals]
+    if K > 1:                               # int32 planes (rows' limbs): the same
+        assert limbs.to_float_rounded(X.astype(np.int32)).tolist() == f.tolist()
+        assert limbs.to_object(X.astype(np.int32)).tolist() == vals

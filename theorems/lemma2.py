@@ -245,7 +245,7 @@ WARM_INTERVAL = (Fraction(700, 1024), Fraction(700, 1024) + Fraction(1, 2 ** 16)
 def warm_kernels() -> None:
     """Compile the certifier's kernels before rows are timed (see WARM_INTERVAL)."""
     a = coefficients(4)
-    kernels.warm_signs()
+    kernels.warm()
     sup_error_pieces(polyrelu_activation(a, Fraction(1, 2 ** 40)), act.polyrelu(a), WARM_INTERVAL)
 
 
