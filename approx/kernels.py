@@ -633,7 +633,7 @@ def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray, same=None, runs=
     ([[[5, 0, -7]]], [[-3]], [7.0])
     """
     reps = np.asarray(reps, dtype=np.int64)
-    P2 = int(reps.sum())
+    P2 = active.shape[1]                    # sum(reps), without a pass over reps
     out = np.empty(X.shape[:2] + (P2,), dtype=X.dtype) if out is None else out
     same = np.ones(max(P2 - 1, 0), dtype=np.bool_) if same is None else same
     orr, amax = np.empty(X.shape[:2], np.int64), np.empty(X.shape[1])
@@ -641,8 +641,10 @@ def expand(X: np.ndarray, reps: np.ndarray, active: np.ndarray, same=None, runs=
     runs = runs or split_runs(reps)
     if gather is None:
         gather = gathers(runs)
-    buf = np.empty(max(tile, int(reps.max(initial=1))))
-    if out is not X and gather:
+    gather = gather and out is not X
+    # the runs' kernel reads a split piece's new pieces in one tile: the largest reps among them
+    buf = np.empty(tile if gather else max(tile, int(reps[runs[0][:-1]].max(initial=1))))
+    if gather:
         _gather_kernel(X, sources(reps) if src is None else src, _c(active), out, orr, amax, same, tile, buf)
     else:
         _expand_kernel(X, reps, *runs, _c(active), out, orr, amax, same, tile, out is X and P2 == X.shape[2], buf)
