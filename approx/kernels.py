@@ -5,8 +5,10 @@ No numpy temporaries.  Integer inputs are "limb arrays" X of shape
 the top in [0, 2^24), the top limb signed; callers size K so that |top| < 2^22), or "raw"
 int64 arrays of shape (1, rows, cols), one integer per entry with |entry| < 2^63, which the
 kernels split into three canonical limbs in registers (v & MASK, (v >> 24) & MASK, v >> 48:
-the top one below 2^15 in magnitude).  So every limb a kernel multiplies is below 2^24 in
-magnitude, every product below 2^48, and a sum of up to 2^14 products is below 2^62: no
+the top one below 2^15 in magnitude).  Limb planes may be int32 (``PLANE``: rows' limbs as
+``wide_affine`` makes them, half the bytes; a canonical limb fits, the top one too since K
+is sized from a proved bound) or int64; every kernel computes in int64 registers.  So every
+limb a kernel multiplies is below 2^24 in magnitude, every product below 2^48, and a sum of up to 2^14 products is below 2^62: no
 int64 overflow for K <= 2^13 limbs (the sizes here are K <= ~40).
 
 >>> import numpy as np
@@ -215,7 +217,6 @@ def signs(S: np.ndarray, T: np.ndarray, s_raw: bool, p: np.ndarray, q: np.ndarra
     return out
 
 
-
 def warm() -> None:
     """Compile the kernels a run may meet late for every representation (raw int64 or limbs, rows
     and points; rows' limbs on int64 or ``PLANE`` planes) on zeros, so that none compiles inside
@@ -233,6 +234,7 @@ def warm() -> None:
                    (np.zeros((3, 1, 2), PLANE), False)):
         same_next(X, np.ones(1, np.bool_))
         row_stats(X, raw)
+
 
 @njit(cache=False, nogil=True)
 def _affine_kernel(indptr, idx, w, b, X, out, tile):
@@ -353,8 +355,8 @@ def _wide_affine_kernel(indptr, idx, wl, bl, own, bown, Xn, Xw, out, acc):
 
 
 def wide_affine(W: list, b: list, Xn: np.ndarray, Xw: np.ndarray, K: int, tile: int = TILE) -> np.ndarray:
-    """Canonical limbs (K, len(W), P) of W X + b, X the rows of int64 Xn (n1, P) then of the limbs
-    Xw (Kx, n2, P), W = [[(j, w), ...], ...] and b Python integers of any size (caller: K limbs
+    """Canonical limbs (K, len(W), P) of W X + b on ``PLANE`` (int32) planes, X the rows of int64
+    Xn (n1, P) then of the limbs Xw (Kx, n2, P, int64 or int32 planes), W = [[(j, w), ...], ...] and b Python integers of any size (caller: K limbs
     cover every value).  Row by row and ``tile`` pieces at a time, a limb convolution computed
     one output limb at a time, lowest first: limb a sums the carry from limb a - 1, the bias's
     limb a and every weight limb mm (each weight and bias on its own fewest limbs, top limb

@@ -91,8 +91,8 @@ LEVELS = {
     # certified do not depend on the machine's load; beyond, a row is certified if predicted <= 2 s
     "quick": Level("quick", (2, 3, 4), tuple(range(4, 41, 4)), (36, 32, 28), 2.0, 20001),
     # full (issue 10: every row down to 2^-40 certified for r = 2..4): r = 4 at 2^-40 is 13.6M
-    # pieces, ~170 s CPU and ~1.4 GB peak (measured with approx.kernels; it had not finished in
-    # 12 min before); r >= 5 have no floor (forcing r = 7, 8 to 2^-28 cost 780 s); every row beyond
+    # pieces, ~43 s CPU and ~0.6 GB peak (170 s and 1.4 GB with the first kernels; it had not
+    # finished in 12 min before them); r >= 5 have no floor (forcing r = 7, 8 to 2^-28 cost 780 s); every row beyond
     # a floor is certified when predicted to take <= 60 s CPU
     "full": Level("full", tuple(range(2, 9)), tuple(range(4, 41, 2)), (40, 40, 40, 0, 0, 0, 0), 60.0, 400001),
 }
