@@ -21,8 +21,8 @@ roots, whether two neighbouring pieces carry the same form) is exact:
   limbs (``approx.limbs``: exact int64 limb arithmetic; the planes of these
   rows are stored as int32, half the bytes, since every limb is below 2^24), in
   a second block of rows, and the block goes back to int64 once all its rows
-  fit again, so the other rows of the layer stay int64; breakpoints beyond int64 are limbs too; Python integers
-  in object arrays remain only for what limbs do not cover (non-dyadic
+  fit again, so the other rows of the layer stay int64; breakpoints beyond
+  int64 are limbs too; Python integers in object arrays remain only for what limbs do not cover (non-dyadic
   denominators of limb rows, bounds beyond float64's range); per-neuron
   denominators are reduced by the gcd over all pieces after every layer (a
   shift by the common trailing zeros for power-of-two denominators), and new
@@ -591,7 +591,7 @@ def _block_entries(S, T, ci, ck):
     """(S, T) entries at rows ci, pieces ck of one block: int64 when they fit, else limbs (K, n)."""
     if not _wide(S):
         return S[ci, ck], T[ci, ck]
-    Sc, Tc = S[:, ci, ck].astype(np.int64), T[:, ci, ck].astype(np.int64)    # roots: int64 limbs, as points
+    Sc, Tc = (X[:, ci, ck].astype(np.int64, copy=False) for X in (S, T))    # roots: int64 limbs, as points
     if limbs.fits_int64(Sc) and limbs.fits_int64(Tc):
         return limbs.to_int64(Sc), limbs.to_int64(Tc)
     return Sc, Tc
